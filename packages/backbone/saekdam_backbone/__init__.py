@@ -1,0 +1,1 @@
+"""The task backbone shared by the API and the workers."""

@@ -1,0 +1,33 @@
+"""Settings every service shares: where the database, Redis and object storage are.
+
+Read from the environment by each service's own `get_settings()`, never at import time.
+"""
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BackboneSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///var/saekdam.db"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    storage_backend: Literal["local", "s3"] = "local"
+    # local backend: files under this folder, URLs signed with the secret, served by the API.
+    storage_local_root: str = "var/storage"
+    storage_signing_secret: SecretStr | None = None
+    # The address clients use to reach the API (absolute upload/download URLs are built on it).
+    public_base_url: str = "http://127.0.0.1:8000"
+    # s3 backend (credentials come from the usual AWS_* variables or the instance role).
+    s3_bucket: str = "saekdam"
+    s3_endpoint_url: str | None = None
+    s3_public_endpoint_url: str | None = Field(
+        default=None, description="Endpoint clients use for presigned URLs, if not s3_endpoint_url"
+    )
+    s3_region: str = "us-east-1"
+
+    log_level: str = "INFO"
+    log_json: bool = True

@@ -1,0 +1,18 @@
+"""Object storage key layout. Keys are always chosen here, never by a client."""
+
+
+def task_upload_key(user_id: str, task_id: str, upload_id: str) -> str:
+    return f"uploads/{user_id}/{task_id}/{upload_id}"
+
+
+def post_upload_key(user_id: str, upload_id: str) -> str:
+    return f"uploads/{user_id}/posts/{upload_id}"
+
+
+def result_prefix(task_id: str, attempt: int) -> str:
+    # The attempt is part of the key so a zombie attempt can never overwrite the winner's result.
+    return f"results/{task_id}/{attempt}/"
+
+
+def result_key(task_id: str, attempt: int, name: str) -> str:
+    return result_prefix(task_id, attempt) + name

@@ -1,0 +1,1 @@
+"""Saekdam API service."""

@@ -1,0 +1,1 @@
+"""Saekdam model worker: takes jobs from the Redis stream and runs them."""

@@ -1,0 +1,112 @@
+"""What a job handler sees of the world: its inputs, a progress reporter, a result sink.
+
+Handlers run in a worker thread. Everything here is safe to call from that thread; the
+runtime turns progress into fenced task updates on its event loop.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from saekdam_contracts.events import ResultItem
+from saekdam_contracts.keys import result_key
+
+from saekdam_backbone.storage.base import ObjectStorage
+
+from .errors import JobAbandoned
+
+
+@dataclass(frozen=True)
+class InputRef:
+    upload_id: str
+    role: str
+    key: str
+    content_type: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class ProgressUpdate:
+    progress: float
+    stage: str
+    step: int | None
+    total_steps: int | None
+    eta_s: float | None
+
+
+class JobContext:
+    def __init__(
+        self,
+        *,
+        task_id: str,
+        attempt: int,
+        inputs: list[InputRef],
+        storage: ObjectStorage,
+        report: Callable[[ProgressUpdate], None],
+        cancelled: threading.Event,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.task_id = task_id
+        self.attempt = attempt
+        self.inputs = inputs
+        self._storage = storage
+        self._report = report
+        self._cancelled = cancelled
+        self._clock = clock
+        self._started = clock()
+        self._weights: dict[str, float] = {}
+        self._progress = 0.0
+
+    # -- stages and progress -------------------------------------------------------------
+
+    def plan(self, **weights: float) -> None:
+        """Declare the job's stages in order with relative cost, e.g. plan(load=1, run=8)."""
+        total = sum(weights.values())
+        if total <= 0:
+            raise ValueError(f"stage weights must add up to more than 0, got {weights}")
+        self._weights = {name: w / total for name, w in weights.items()}
+
+    def report(
+        self, stage: str, fraction: float = 0.0, step: int | None = None, total_steps: int | None = None
+    ) -> None:
+        """Report `fraction` (0..1) of `stage` done; raises JobAbandoned once cancelled."""
+        self.check_cancelled()
+        progress = self._overall(stage, min(max(fraction, 0.0), 1.0))
+        # Whole-job progress never goes backwards, even if a handler re-reports a stage.
+        self._progress = max(self._progress, progress)
+        elapsed = self._clock() - self._started
+        eta = elapsed * (1 - self._progress) / self._progress if self._progress > 0 else None
+        self._report(ProgressUpdate(round(self._progress, 4), stage, step, total_steps, eta))
+
+    def _overall(self, stage: str, fraction: float) -> float:
+        if stage not in self._weights:
+            raise ValueError(f"stage {stage!r} was not planned; planned: {list(self._weights)}")
+        done = 0.0
+        for name, weight in self._weights.items():
+            if name == stage:
+                return done + weight * fraction
+            done += weight
+        return done
+
+    def check_cancelled(self) -> None:
+        if self._cancelled.is_set():
+            raise JobAbandoned("task cancelled or lease lost")
+
+    # -- inputs and results --------------------------------------------------------------
+
+    def inputs_for(self, role: str) -> list[InputRef]:
+        return [ref for ref in self.inputs if ref.role == role]
+
+    def read_input(self, ref: InputRef) -> bytes:
+        self.check_cancelled()
+        return self._storage.read(ref.key)
+
+    def save_result(
+        self, name: str, data: bytes, content_type: str, width: int, height: int
+    ) -> ResultItem:
+        self.check_cancelled()
+        key = result_key(self.task_id, self.attempt, name)
+        self._storage.write(key, data, content_type)
+        return ResultItem(key=key, content_type=content_type, width=width, height=height)

@@ -1,0 +1,3 @@
+"""Job handlers, one module per kind. Importing this package registers them all."""
+
+from . import filter, noop, panorama  # noqa: F401
