@@ -22,6 +22,9 @@ class UploadForm:
 class ObjectInfo:
     key: str
     size: int
+    # When the object landed; lets the API refuse an upload that arrived after its policy
+    # expired on stores that do not enforce expiry themselves (moto).
+    last_modified: datetime | None = None
 
 
 class ObjectNotFound(LookupError):

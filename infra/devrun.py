@@ -1,0 +1,91 @@
+"""`make run`: the whole system on one machine with embedded defaults.
+
+SQLite file, local signed-URL storage and, when REDIS_URL does not answer, a private
+redis-server. DATABASE_URL / REDIS_URL / STORAGE_BACKEND=s3 switch to external services.
+Ctrl-C stops every process this started.
+"""
+
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+
+from infra.processes import REPO, migrate, port_open, python_module, redis_reachable, start_redis, stop, wait_for
+
+VAR = REPO / "var"
+log = logging.getLogger("devrun")
+
+
+def load_or_create_secrets() -> dict[str, str]:
+    """Secrets for the embedded mode, made once and kept in var/secrets.env (mode 0600)."""
+    path = VAR / "secrets.env"
+    if not path.exists():
+        VAR.mkdir(exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(
+            f"JWT_SECRET={secrets.token_urlsafe(48)}\n"
+            f"STORAGE_SIGNING_SECRET={secrets.token_urlsafe(48)}\n"
+        )
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {key: value for key, value in pairs}
+
+
+def build_env() -> dict[str, str]:
+    port = os.environ.get("PORT", "8000")
+    env = {key: value for key, value in load_or_create_secrets().items() if key not in os.environ}
+    env.setdefault("DATABASE_URL", os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{VAR / 'saekdam.db'}"))
+    env.setdefault("STORAGE_LOCAL_ROOT", os.environ.get("STORAGE_LOCAL_ROOT", str(VAR / "storage")))
+    env.setdefault("PUBLIC_BASE_URL", os.environ.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}"))
+    env["PORT"] = port
+    env.setdefault("LOG_JSON", os.environ.get("LOG_JSON", "false"))
+    return env
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="devrun: %(message)s")
+    env = build_env()
+    started = []
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    if not redis_reachable(redis_url):
+        redis, redis_url = start_redis(VAR / "redis")
+        started.append(redis)
+        log.info("started a private redis-server at %s", redis_url)
+    env["REDIS_URL"] = redis_url
+
+    migrate(env["DATABASE_URL"])
+    api = python_module("saekdam_api", env)
+    worker = python_module("saekdam_worker", env)
+    started[:0] = [api, worker]
+    stopping = False
+
+    def shut_down(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, shut_down)
+    signal.signal(signal.SIGTERM, shut_down)
+    try:
+        wait_for(lambda: port_open("127.0.0.1", int(env["PORT"])) or api.poll() is not None, 60,
+                 "the API did not start")
+        log.info("API on http://127.0.0.1:%s (docs at /docs); Ctrl-C stops everything", env["PORT"])
+        while not stopping:
+            if api.poll() is not None:
+                log.error("the API exited with %s", api.returncode)
+                return 1
+            if worker.poll() is not None:
+                log.warning("the worker exited with %s; starting another", worker.returncode)
+                worker = python_module("saekdam_worker", env)
+                started[1] = worker
+            time.sleep(0.5)
+        return 0
+    finally:
+        for process in started:  # API and worker first, Redis last
+            stop(process)
+        log.info("stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

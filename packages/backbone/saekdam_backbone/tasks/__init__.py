@@ -1,0 +1,1 @@
+"""The task row (source of truth) and its fenced state transitions."""

@@ -1,0 +1,302 @@
+"""Fenced task state transitions.
+
+Every transition is one UPDATE ... WHERE <guard> RETURNING: the guard names the status the
+task must be in and, for worker writes, the attempt that owns it. A write whose guard no
+longer holds (a zombie worker after its lease was taken over, anything after a terminal
+state) changes nothing and returns None. Each successful change bumps `seq` by one and
+returns the TaskEvent the caller publishes.
+"""
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from saekdam_contracts.events import ErrorInfo, FrameType, ResultItem, TaskEvent
+from saekdam_contracts.status import TERMINAL_STATUSES, TaskStatus
+
+from ..db import utcnow
+from .models import Task
+
+ACTIVE = (TaskStatus.CREATED, TaskStatus.QUEUED, TaskStatus.INPROGRESS)
+
+
+def task_event(task: Task, frame_type: FrameType) -> TaskEvent:
+    return TaskEvent(
+        type=frame_type,
+        task_id=task.id,
+        seq=task.seq,
+        status=TaskStatus(task.status),
+        progress=task.progress,
+        stage=task.stage,
+        step=task.step,
+        total_steps=task.total_steps,
+        eta_s=task.eta_s,
+        attempt=task.attempt,
+        error=ErrorInfo(code=task.error_code, message=task.error_message or "")
+        if task.status == TaskStatus.FAILED and task.error_code
+        else None,
+        results=[ResultItem.model_validate(r) for r in task.results]
+        if task.status == TaskStatus.COMPLETED and task.results is not None
+        else None,
+    )
+
+
+@dataclass(frozen=True)
+class Claim:
+    task: Task
+    event: TaskEvent
+
+
+@dataclass(frozen=True)
+class Exhausted:
+    event: TaskEvent
+
+
+class TaskStore:
+    def __init__(self, sessions: async_sessionmaker, clock: Callable[[], float] = time.time):
+        self._sessions = sessions
+        self._clock = clock
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def get(self, task_id: str) -> Task | None:
+        async with self._sessions() as session:
+            return await session.get(Task, task_id)
+
+    async def get_owned(self, task_id: str, owner_id: str) -> Task | None:
+        task = await self.get(task_id)
+        return task if task is not None and task.owner_id == owner_id else None
+
+    async def list_owned(self, owner_id: str, limit: int, offset: int) -> list[Task]:
+        query = (
+            select(Task)
+            .where(Task.owner_id == owner_id)
+            .order_by(Task.created_at.desc(), Task.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        async with self._sessions() as session:
+            return list((await session.scalars(query)).all())
+
+    async def due_for_enqueue(
+        self, *, grace_s: float, requeue_after_s: float, limit: int = 100
+    ) -> list[tuple[str, str]]:
+        """Tasks that should be on the stream but may not be: never enqueued (a crash between
+        commit and XADD), a retry whose backoff has passed, or stuck far past a lapsed lease
+        (the stream lost the message). Enqueueing twice is harmless: claims are fenced."""
+        now = self._clock()
+        due = or_(
+            and_(
+                Task.status == TaskStatus.QUEUED,
+                Task.available_at <= now - grace_s,
+                or_(
+                    Task.enqueued_at.is_(None),
+                    Task.enqueued_at < Task.available_at,
+                    Task.enqueued_at < now - requeue_after_s,
+                ),
+            ),
+            and_(
+                Task.status == TaskStatus.INPROGRESS,
+                Task.lease_until < now - requeue_after_s,
+                or_(Task.enqueued_at.is_(None), Task.enqueued_at < now - requeue_after_s),
+            ),
+        )
+        query = select(Task.id, Task.kind).where(due).order_by(Task.available_at).limit(limit)
+        async with self._sessions() as session:
+            return [(row.id, row.kind) for row in (await session.execute(query)).all()]
+
+    # -- API-side transitions ------------------------------------------------------------
+
+    async def create(self, owner_id: str, max_attempts: int) -> Task:
+        task = Task(id=str(uuid.uuid4()), owner_id=owner_id, max_attempts=max_attempts)
+        async with self._sessions() as session, session.begin():
+            session.add(task)
+        return task
+
+    async def submit(
+        self, task_id: str, owner_id: str, kind: str, params: dict[str, Any], inputs: list[dict]
+    ) -> TaskEvent | None:
+        """CREATED -> QUEUED. None if the task was already submitted (or is not the owner's)."""
+        return await self._transition(
+            "status",
+            and_(Task.id == task_id, Task.owner_id == owner_id, Task.status == TaskStatus.CREATED),
+            status=TaskStatus.QUEUED,
+            kind=kind,
+            params=params,
+            inputs=inputs,
+            available_at=self._clock(),
+            submitted_at=utcnow(),
+        )
+
+    async def mark_enqueued(self, task_id: str) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(Task).where(Task.id == task_id).values(enqueued_at=self._clock())
+            )
+
+    async def cancel(self, task_id: str, owner_id: str) -> TaskEvent | None:
+        """Any non-terminal state -> CANCELLED. A running worker finds out at its next write."""
+        return await self._transition(
+            "status",
+            and_(Task.id == task_id, Task.owner_id == owner_id, Task.status.in_(ACTIVE)),
+            status=TaskStatus.CANCELLED,
+            finished_at=utcnow(),
+            lease_until=None,
+            eta_s=None,
+        )
+
+    # -- worker-side transitions ---------------------------------------------------------
+
+    async def claim(self, task_id: str, worker_id: str, lease_s: float) -> Claim | Exhausted | None:
+        """Take a queued task, or one whose lease lapsed (its worker died). None if neither."""
+        now = self._clock()
+        claimable = and_(
+            Task.id == task_id,
+            or_(
+                and_(Task.status == TaskStatus.QUEUED, Task.available_at <= now),
+                and_(Task.status == TaskStatus.INPROGRESS, Task.lease_until < now),
+            ),
+        )
+        event = await self._transition(
+            "status",
+            and_(claimable, Task.charged_attempts < Task.max_attempts),
+            status=TaskStatus.INPROGRESS,
+            attempt=Task.attempt + 1,
+            charged_attempts=Task.charged_attempts + 1,
+            worker_id=worker_id,
+            lease_until=now + lease_s,
+            started_at=utcnow(),
+            progress=0.0,
+            stage="starting",
+            step=None,
+            total_steps=None,
+            eta_s=None,
+            error_code=None,
+            error_message=None,
+        )
+        if event is not None:
+            task = await self.get(task_id)
+            return Claim(task=task, event=event) if task is not None else None
+        exhausted = await self._transition(
+            "status",
+            and_(claimable, Task.charged_attempts >= Task.max_attempts),
+            status=TaskStatus.FAILED,
+            error_code="max_attempts_exceeded",
+            error_message="the job did not finish after its maximum number of attempts",
+            finished_at=utcnow(),
+            lease_until=None,
+            eta_s=None,
+        )
+        return Exhausted(exhausted) if exhausted is not None else None
+
+    async def renew_lease(self, task_id: str, attempt: int, lease_s: float) -> bool:
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                update(Task)
+                .where(self._owned_by(task_id, attempt))
+                .values(lease_until=self._clock() + lease_s)
+            )
+            return result.rowcount == 1
+
+    async def report_progress(
+        self,
+        task_id: str,
+        attempt: int,
+        *,
+        progress: float,
+        stage: str,
+        step: int | None,
+        total_steps: int | None,
+        eta_s: float | None,
+    ) -> TaskEvent | None:
+        return await self._transition(
+            "progress",
+            self._owned_by(task_id, attempt),
+            progress=progress,
+            stage=stage,
+            step=step,
+            total_steps=total_steps,
+            eta_s=eta_s,
+        )
+
+    async def complete(
+        self, task_id: str, attempt: int, results: list[ResultItem]
+    ) -> TaskEvent | None:
+        return await self._transition(
+            "status",
+            self._owned_by(task_id, attempt),
+            status=TaskStatus.COMPLETED,
+            results=[r.model_dump() for r in results],
+            progress=1.0,
+            stage="done",
+            eta_s=0.0,
+            lease_until=None,
+            finished_at=utcnow(),
+        )
+
+    async def fail(self, task_id: str, attempt: int, code: str, message: str) -> TaskEvent | None:
+        return await self._transition(
+            "status",
+            self._owned_by(task_id, attempt),
+            status=TaskStatus.FAILED,
+            error_code=code,
+            error_message=message,
+            eta_s=None,
+            lease_until=None,
+            finished_at=utcnow(),
+        )
+
+    async def retry_later(
+        self, task_id: str, attempt: int, delay_s: float, code: str, message: str
+    ) -> TaskEvent | None:
+        """Back to QUEUED after a transient error; the reconciler re-enqueues it when due."""
+        return await self._transition(
+            "status",
+            self._owned_by(task_id, attempt),
+            status=TaskStatus.QUEUED,
+            stage="retrying",
+            error_code=code,
+            error_message=message,
+            available_at=self._clock() + delay_s,
+            enqueued_at=None,
+            lease_until=None,
+            eta_s=None,
+        )
+
+    async def release(self, task_id: str, attempt: int) -> TaskEvent | None:
+        """Give a job back on shutdown: QUEUED at once, and the attempt is not charged."""
+        return await self._transition(
+            "status",
+            self._owned_by(task_id, attempt),
+            status=TaskStatus.QUEUED,
+            stage="released",
+            charged_attempts=Task.charged_attempts - 1,
+            available_at=self._clock(),
+            lease_until=None,
+            eta_s=None,
+        )
+
+    # -- mechanics -----------------------------------------------------------------------
+
+    @staticmethod
+    def _owned_by(task_id: str, attempt: int):
+        return and_(
+            Task.id == task_id, Task.attempt == attempt, Task.status == TaskStatus.INPROGRESS
+        )
+
+    async def _transition(self, frame_type: FrameType, guard, **values: Any) -> TaskEvent | None:
+        statement = (
+            update(Task)
+            .where(guard, Task.status.not_in(TERMINAL_STATUSES))
+            .values(seq=Task.seq + 1, updated_at=utcnow(), **values)
+            .returning(Task)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessions() as session, session.begin():
+            task = (await session.scalars(statement)).one_or_none()
+            return task_event(task, frame_type) if task is not None else None

@@ -1,0 +1,1 @@
+"""API-owned tables (users, uploads) and the Alembic migrations for the whole schema."""

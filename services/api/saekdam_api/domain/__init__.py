@@ -1,0 +1,1 @@
+"""Domain services: what the routes call. They raise ApiError subclasses, never HTTP types."""

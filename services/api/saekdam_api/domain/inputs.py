@@ -1,0 +1,90 @@
+"""Submit-time verification of a task's uploads against what its job kind needs.
+
+Nothing is trusted from the client: the object must exist, have arrived before its slot
+expired, be within its size, and decode as an allowed image within the kind's limits.
+"""
+
+import asyncio
+from collections import Counter
+
+from saekdam_backbone.storage.base import ObjectStorage
+from saekdam_contracts.jobs import MAX_IMAGE_PIXELS, JobSpec
+
+from ..db.models import Upload
+from ..errors import PayloadTooLarge, Unprocessable
+from ..uploads.verify import verify_image
+from .uploads import EXPIRY_SKEW, is_expired
+
+
+async def verify_task_inputs(
+    spec: JobSpec, uploads: list[Upload], storage: ObjectStorage
+) -> list[dict]:
+    """Return the job's input list, or raise the precise 4xx for the first problem."""
+    present: list[dict] = []
+    absent: dict[str, list[Upload]] = {}
+    for upload in uploads:
+        if upload.role not in spec.inputs:
+            raise Unprocessable(
+                "upload_role_unexpected",
+                f"a {spec.kind} job takes no {upload.role!r} upload (upload {upload.id})",
+            )
+        verified = await _verify_one(spec, upload, storage)
+        if verified is None:
+            absent.setdefault(upload.role, []).append(upload)
+        else:
+            present.append(verified)
+
+    counts = Counter(item["role"] for item in present)
+    for role, (least, most) in spec.inputs.items():
+        have = counts.get(role, 0)
+        if have > most:
+            raise Unprocessable(
+                "too_many_uploads", f"a {spec.kind} job takes at most {most} {role!r} uploads"
+            )
+        if have < least:
+            missing = absent.get(role, [])
+            if missing and all(is_expired(u) for u in missing):
+                raise Unprocessable(
+                    "upload_expired",
+                    f"upload {missing[-1].id} expired before the file arrived; ask for a new one",
+                )
+            if missing:
+                raise Unprocessable(
+                    "upload_missing", f"upload {missing[-1].id} has not been uploaded yet"
+                )
+            raise Unprocessable(
+                "upload_required", f"a {spec.kind} job needs at least {least} {role!r} upload(s)"
+            )
+    return present
+
+
+async def _verify_one(spec: JobSpec, upload: Upload, storage: ObjectStorage) -> dict | None:
+    info = await asyncio.to_thread(storage.head, upload.key)
+    if info is None:
+        return None
+    if info.last_modified is not None and info.last_modified > upload.expires_at + EXPIRY_SKEW:
+        raise Unprocessable(
+            "upload_expired", f"upload {upload.id} arrived after its upload URL expired"
+        )
+    if info.size > upload.max_bytes:
+        raise PayloadTooLarge(
+            "upload_too_large",
+            f"upload {upload.id} is {info.size} bytes, over the {upload.max_bytes} bytes asked for",
+        )
+    data = await asyncio.to_thread(storage.read, upload.key, upload.max_bytes)
+    image = await asyncio.to_thread(
+        verify_image,
+        data,
+        declared_content_type=upload.content_type,
+        max_pixels=MAX_IMAGE_PIXELS,
+        min_side=spec.limits.min_side,
+        max_side=spec.limits.max_side,
+    )
+    return {
+        "upload_id": upload.id,
+        "role": upload.role,
+        "key": upload.key,
+        "content_type": image.content_type,
+        "width": image.width,
+        "height": image.height,
+    }

@@ -1,0 +1,140 @@
+"""Task lifecycle on the API side: create, submit (verify, then enqueue once), cancel, read."""
+
+import asyncio
+import logging
+
+from pydantic import ValidationError
+from saekdam_backbone.events import EventPublisher
+from saekdam_backbone.queue import JobQueue
+from saekdam_backbone.storage.base import ObjectStorage
+from saekdam_backbone.tasks.models import Task
+from saekdam_backbone.tasks.store import TaskStore
+from saekdam_contracts.events import PublicResult, ResultItem, TaskEvent
+from saekdam_contracts.jobs import JOB_SPECS, JobSpec
+from saekdam_contracts.queue import JobMessage
+from saekdam_contracts.status import TaskStatus
+
+from ..errors import Conflict, NotFound, Unprocessable
+from ..settings import ApiSettings
+from .inputs import verify_task_inputs
+from .uploads import UploadService
+
+log = logging.getLogger(__name__)
+
+
+class TaskService:
+    def __init__(
+        self,
+        store: TaskStore,
+        uploads: UploadService,
+        queue: JobQueue,
+        publisher: EventPublisher,
+        storage: ObjectStorage,
+        settings: ApiSettings,
+    ):
+        self._store = store
+        self._uploads = uploads
+        self._queue = queue
+        self._publisher = publisher
+        self._storage = storage
+        self._settings = settings
+
+    async def create(self, owner_id: str) -> Task:
+        return await self._store.create(owner_id, max_attempts=self._settings.max_attempts)
+
+    async def get(self, task_id: str, owner_id: str) -> Task:
+        """The owner's task; anyone else gets the same 404 as for a task that does not exist."""
+        task = await self._store.get_owned(task_id, owner_id)
+        if task is None:
+            raise NotFound("task_not_found", f"no task {task_id}")
+        return task
+
+    async def request_upload(self, task_id: str, owner_id: str, role: str, content_type: str, size: int):
+        task = await self.get(task_id, owner_id)
+        if task.status != TaskStatus.CREATED:
+            raise Conflict(
+                "task_already_submitted", f"task {task_id} is {task.status}; uploads are closed"
+            )
+        return await self._uploads.create(owner_id, task_id, role, content_type, size)
+
+    async def submit(self, task_id: str, owner_id: str, kind: str, params: dict) -> TaskStatus:
+        task = await self.get(task_id, owner_id)
+        spec = self._spec(kind)
+        clean_params = self._validate_params(spec, params)
+        if task.status != TaskStatus.CREATED:
+            return self._resubmitted(task, kind, clean_params)
+
+        inputs = await verify_task_inputs(spec, await self._uploads.for_task(task_id), self._storage)
+        event = await self._store.submit(task_id, owner_id, kind, clean_params, inputs)
+        if event is None:  # a concurrent submit won the race; it enqueued the one job
+            return self._resubmitted(await self.get(task_id, owner_id), kind, clean_params)
+        await self._publisher.publish(event)
+        await self._enqueue(task_id, kind)
+        return event.status
+
+    async def cancel(self, task_id: str, owner_id: str) -> TaskStatus:
+        task = await self.get(task_id, owner_id)
+        event = await self._store.cancel(task_id, owner_id)
+        if event is None:
+            return TaskStatus((await self.get(task_id, owner_id)).status)
+        await self._publisher.publish(event)
+        log.info("task cancelled", extra={"task_id": task.id})
+        return event.status
+
+    async def list_owned(self, owner_id: str, limit: int, offset: int) -> list[Task]:
+        return await self._store.list_owned(owner_id, limit, offset)
+
+    async def public_results(self, results: list[dict] | list[ResultItem] | None) -> list[PublicResult] | None:
+        if results is None:
+            return None
+        items = [ResultItem.model_validate(r) for r in results]
+        urls = await asyncio.to_thread(
+            lambda: [
+                self._storage.download_url(i.key, self._settings.download_expires_s) for i in items
+            ]
+        )
+        return [
+            PublicResult(url=url, content_type=i.content_type, width=i.width, height=i.height)
+            for i, url in zip(items, urls, strict=True)
+        ]
+
+    async def public_frame(self, event: TaskEvent) -> dict:
+        """The event as a client sees it: storage keys swapped for download URLs."""
+        frame = event.model_dump(exclude_none=True, exclude={"results"})
+        if event.results is not None:
+            frame["results"] = [r.model_dump() for r in await self.public_results(event.results)]
+        return frame
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _spec(self, kind: str) -> JobSpec:
+        spec = JOB_SPECS.get(kind)
+        if spec is None or (spec.diagnostic and not self._settings.enable_diagnostic_jobs):
+            known = sorted(k for k, s in JOB_SPECS.items() if not s.diagnostic)
+            raise Unprocessable("unknown_kind", f"unknown job kind {kind!r}; known: {known}")
+        return spec
+
+    @staticmethod
+    def _validate_params(spec: JobSpec, params: dict) -> dict:
+        try:
+            return spec.params.model_validate(params).model_dump(mode="json")
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}" for e in exc.errors()
+            )
+            raise Unprocessable("invalid_params", f"{spec.kind} params are invalid: {problems}") from exc
+
+    @staticmethod
+    def _resubmitted(task: Task, kind: str, params: dict) -> TaskStatus:
+        if task.kind != kind or task.params != params:
+            raise Conflict(
+                "task_already_submitted",
+                f"task {task.id} was already submitted as a {task.kind} job with other params",
+            )
+        return TaskStatus(task.status)
+
+    async def _enqueue(self, task_id: str, kind: str) -> None:
+        # If we die before this, the task stays QUEUED with no enqueue mark and the
+        # worker-side reconciler puts it on the stream.
+        await self._queue.enqueue(JobMessage(task_id=task_id, kind=kind))
+        await self._store.mark_enqueued(task_id)

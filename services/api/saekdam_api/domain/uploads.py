@@ -1,0 +1,89 @@
+"""Upload slots: the server picks the key, the client gets a presigned form for it."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from saekdam_backbone.storage.base import ObjectStorage, UploadForm
+from saekdam_contracts.keys import post_upload_key, task_upload_key
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from ..db.models import Upload
+from ..errors import Conflict, PayloadTooLarge, UnsupportedMedia
+from ..settings import ApiSettings
+
+ALLOWED_CONTENT_TYPES = ("image/png", "image/jpeg", "image/webp")
+
+
+class UploadService:
+    def __init__(self, sessions: async_sessionmaker, storage: ObjectStorage, settings: ApiSettings):
+        self._sessions = sessions
+        self._storage = storage
+        self._settings = settings
+
+    async def create(
+        self, owner_id: str, task_id: str | None, role: str, content_type: str, size: int
+    ) -> tuple[Upload, UploadForm]:
+        self._check_declared(content_type, size)
+        if task_id is not None:
+            await self._check_slot_count(task_id)
+        upload_id = str(uuid.uuid4())
+        key = (
+            task_upload_key(owner_id, task_id, upload_id)
+            if task_id is not None
+            else post_upload_key(owner_id, upload_id)
+        )
+        form = await asyncio.to_thread(
+            self._storage.presign_upload, key, content_type, size, self._settings.upload_expires_s
+        )
+        upload = Upload(
+            id=upload_id,
+            owner_id=owner_id,
+            task_id=task_id,
+            role=role,
+            key=key,
+            content_type=content_type,
+            max_bytes=size,
+            expires_at=form.expires_at,
+        )
+        async with self._sessions() as session, session.begin():
+            session.add(upload)
+        return upload, form
+
+    async def for_task(self, task_id: str) -> list[Upload]:
+        query = select(Upload).where(Upload.task_id == task_id).order_by(Upload.created_at)
+        async with self._sessions() as session:
+            return list((await session.scalars(query)).all())
+
+    def _check_declared(self, content_type: str, size: int) -> None:
+        if content_type not in ALLOWED_CONTENT_TYPES:
+            raise UnsupportedMedia(
+                "upload_type_unsupported",
+                f"content type {content_type!r} is not accepted; use one of "
+                + ", ".join(ALLOWED_CONTENT_TYPES),
+            )
+        if size > self._settings.max_upload_bytes:
+            raise PayloadTooLarge(
+                "upload_too_large",
+                f"{size} bytes is over the limit of {self._settings.max_upload_bytes} bytes",
+            )
+
+    async def _check_slot_count(self, task_id: str) -> None:
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(Upload).where(Upload.task_id == task_id)
+            )
+        if count >= self._settings.max_uploads_per_task:
+            raise Conflict(
+                "too_many_uploads",
+                f"a task takes at most {self._settings.max_uploads_per_task} uploads",
+            )
+
+
+def is_expired(upload: Upload, now: datetime | None = None) -> bool:
+    return (now or datetime.now(UTC)) > upload.expires_at
+
+
+# Clock skew we tolerate between the store's timestamps and ours.
+EXPIRY_SKEW = timedelta(seconds=5)

@@ -1,0 +1,1 @@
+"""Relaying worker events from Redis pub/sub to task websockets."""

@@ -1,0 +1,109 @@
+"""One pub/sub subscription per API process, fanned out in process to task watchers.
+
+Watchers get a bounded queue each: a client that stops reading overflows its own queue and
+is dropped, never slowing the others. When the subscription breaks, messages may have been
+lost, so every watcher is told to resync its task from the database.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+
+from pydantic import ValidationError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from saekdam_contracts.events import TaskEvent
+from saekdam_contracts.redis_keys import TASK_EVENTS_CHANNEL
+
+log = logging.getLogger(__name__)
+
+
+class Watcher:
+    def __init__(self, task_id: str, maxsize: int):
+        self.task_id = task_id
+        self.queue: asyncio.Queue[TaskEvent] = asyncio.Queue(maxsize)
+        self.overflowed = asyncio.Event()
+        self.resync = asyncio.Event()
+
+    def offer(self, event: TaskEvent) -> None:
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.overflowed.set()
+
+
+class EventHub:
+    def __init__(self, redis: Redis, channel: str = TASK_EVENTS_CHANNEL):
+        self._redis = redis
+        self._channel = channel
+        self._watchers: dict[str, set[Watcher]] = defaultdict(set)
+        self._task: asyncio.Task | None = None
+        self.subscribed = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="event-hub")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.subscribed.wait(), timeout=5)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    @contextlib.contextmanager
+    def watch(self, task_id: str, maxsize: int):
+        watcher = Watcher(task_id, maxsize)
+        self._watchers[task_id].add(watcher)
+        try:
+            yield watcher
+        finally:
+            watchers = self._watchers.get(task_id)
+            if watchers is not None:
+                watchers.discard(watcher)
+                if not watchers:
+                    del self._watchers[task_id]
+
+    @property
+    def watcher_count(self) -> int:
+        return sum(len(w) for w in self._watchers.values())
+
+    def dispatch(self, event: TaskEvent) -> None:
+        for watcher in tuple(self._watchers.get(event.task_id, ())):
+            watcher.offer(event)
+
+    async def _listen(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(self._channel)
+                    self._resync_all()
+                    self.subscribed.set()
+                    backoff = 0.1
+                    async for message in pubsub.listen():
+                        self._handle(message)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                self.subscribed.clear()
+                log.warning("event subscription lost, retrying: %s", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _handle(self, message: dict) -> None:
+        if message.get("type") != "message":
+            return
+        try:
+            event = TaskEvent.model_validate_json(message["data"])
+        except ValidationError:
+            log.warning("dropping malformed task event: %r", message["data"][:200])
+            return
+        self.dispatch(event)
+
+    def _resync_all(self) -> None:
+        for watchers in self._watchers.values():
+            for watcher in watchers:
+                watcher.resync.set()

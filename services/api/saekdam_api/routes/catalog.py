@@ -1,0 +1,33 @@
+"""What each job kind accepts, for clients building their forms."""
+
+from fastapi import APIRouter
+
+from saekdam_contracts.jobs import FILTER_NAMES, JOB_SPECS
+
+from ..deps import SettingsDep
+
+router = APIRouter(prefix="/v1", tags=["catalog"])
+
+
+@router.get("/filters")
+async def filters() -> dict:
+    """The photo filters a `filter` job accepts."""
+    return {"filters": [{"name": name} for name in FILTER_NAMES]}
+
+
+@router.get("/kinds")
+async def kinds(settings: SettingsDep) -> dict:
+    """Every job kind with its params schema and the uploads it needs."""
+    return {
+        "kinds": [
+            {
+                "kind": spec.kind.value,
+                "params_schema": spec.params.model_json_schema(),
+                "uploads": {role.value: {"min": lo, "max": hi} for role, (lo, hi) in spec.inputs.items()},
+                "min_side": spec.limits.min_side,
+                "max_side": spec.limits.max_side,
+            }
+            for spec in JOB_SPECS.values()
+            if not spec.diagnostic or settings.enable_diagnostic_jobs
+        ]
+    }

@@ -1,0 +1,170 @@
+"""Step 5: the task websocket. Snapshot first, then changes with a higher seq."""
+
+import asyncio
+import contextlib
+import json
+import logging
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
+
+from saekdam_backbone.tasks.store import TaskStore, task_event
+from saekdam_contracts.events import TaskEvent
+from saekdam_contracts.status import TERMINAL_STATUSES
+
+from ..domain.tasks import TaskService
+from ..errors import Unauthorized
+from ..events.hub import EventHub, Watcher
+from ..metrics import WEBSOCKETS, WEBSOCKETS_DROPPED
+from ..security import user_id_from_token
+from ..settings import ApiSettings
+
+router = APIRouter(tags=["tasks"])
+log = logging.getLogger(__name__)
+
+POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
+
+
+class Closing(Exception):
+    def __init__(self, code: int, reason: str):
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+def _bearer_token(ws: WebSocket) -> str | None:
+    scheme, _, token = ws.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def _first_frame_token(ws: WebSocket, timeout_s: float) -> str:
+    """Browsers cannot set headers: the first text frame must be {"type": "auth", ...}."""
+    try:
+        text = await asyncio.wait_for(ws.receive_text(), timeout_s)
+        message = json.loads(text)
+    except (TimeoutError, ValueError, KeyError, TypeError) as exc:
+        raise Closing(POLICY_VIOLATION, "authentication required") from exc
+    if not isinstance(message, dict) or message.get("type") != "auth":
+        raise Closing(POLICY_VIOLATION, "authentication required")
+    token = message.get("token")
+    if not isinstance(token, str) or not token:
+        raise Closing(POLICY_VIOLATION, "authentication required")
+    return token
+
+
+class TaskStream:
+    """One client's view of one task: the sequencing and resync rules live here."""
+
+    def __init__(self, ws: WebSocket, task_id: str, store: TaskStore, tasks: TaskService,
+                 settings: ApiSettings):
+        self.ws, self.task_id, self.store, self.tasks = ws, task_id, store, tasks
+        self.settings = settings
+        self.last_seq = -1
+        self.last_status = None
+
+    async def send(self, event: TaskEvent) -> bool:
+        """Send if newer than what the client has; True once the task is final."""
+        if event.seq > self.last_seq:
+            if self.last_seq >= 0 and event.type == "snapshot":
+                kind = "status" if event.status != self.last_status else "progress"
+                event = event.model_copy(update={"type": kind})
+            frame = await self.tasks.public_frame(event)
+            try:
+                await asyncio.wait_for(self.ws.send_text(json.dumps(frame)), self.settings.ws_send_timeout_s)
+            except TimeoutError as exc:
+                raise Closing(TRY_AGAIN_LATER, "client is not reading") from exc
+            self.last_seq, self.last_status = event.seq, event.status
+        return self.last_status in TERMINAL_STATUSES
+
+    async def snapshot(self) -> bool:
+        task = await self.store.get(self.task_id)
+        return await self.send(task_event(task, "snapshot"))
+
+    async def follow(self, watcher: Watcher) -> None:
+        if await self.snapshot():
+            return
+        while True:
+            if watcher.overflowed.is_set():
+                WEBSOCKETS_DROPPED.inc()
+                raise Closing(TRY_AGAIN_LATER, "client fell behind; reconnect for a snapshot")
+            if watcher.resync.is_set():
+                watcher.resync.clear()
+                if await self.snapshot():
+                    return
+            try:
+                event = await asyncio.wait_for(watcher.queue.get(), self.settings.ws_resync_s)
+            except TimeoutError:
+                # Quiet for a while: a publish may have been lost, so check the row itself.
+                if await self.snapshot():
+                    return
+                continue
+            if await self.send(event):
+                return
+
+
+async def _answer_client_frames(ws: WebSocket) -> None:
+    """After auth the client has nothing to say; reply to pings and name mistakes."""
+    while True:
+        text = await ws.receive_text()
+        try:
+            message = json.loads(text)
+            kind = message.get("type") if isinstance(message, dict) else None
+        except ValueError:
+            kind = None
+        if kind == "ping":
+            reply = {"type": "pong"}
+        else:
+            reply = {"type": "error", "error": {"code": "unknown_message",
+                     "message": "this socket only accepts {\"type\": \"ping\"} after auth"}}
+        await ws.send_text(json.dumps(reply))
+
+
+@router.websocket("/v1/tasks/{task_id}/events")
+async def task_events(ws: WebSocket, task_id: str) -> None:
+    state = ws.app.state
+    settings: ApiSettings = state.settings
+    origin = ws.headers.get("origin")
+    if origin is not None and origin not in settings.allowed_origins:
+        await ws.close(POLICY_VIOLATION, "origin not allowed")
+        return
+    await ws.accept()
+    WEBSOCKETS.inc()
+    reader: asyncio.Task | None = None
+    try:
+        token = _bearer_token(ws) or await _first_frame_token(ws, settings.ws_auth_timeout_s)
+        try:
+            user_id = user_id_from_token(token, settings.jwt_secret.get_secret_value())
+        except Unauthorized as exc:
+            raise Closing(POLICY_VIOLATION, exc.code) from exc
+        store: TaskStore = state.store
+        if await store.get_owned(task_id, user_id) is None:
+            raise Closing(POLICY_VIOLATION, "task not found")
+        hub: EventHub = state.hub
+        with hub.watch(task_id, settings.ws_queue_size) as watcher:
+            stream = TaskStream(ws, task_id, store, state.tasks, settings)
+            reader = asyncio.create_task(_answer_client_frames(ws))
+            follower = asyncio.create_task(stream.follow(watcher))
+            await asyncio.wait({reader, follower}, return_when=asyncio.FIRST_COMPLETED)
+            if not follower.done():  # the client left first
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
+                return
+            follower.result()  # raises Closing if the client had to be dropped
+        await _close(ws, 1000, "task finished")
+    except Closing as closing:
+        await _close(ws, closing.code, closing.reason)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await reader
+        WEBSOCKETS.dec()
+
+
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    if ws.application_state != WebSocketState.DISCONNECTED and ws.client_state != WebSocketState.DISCONNECTED:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await ws.close(code, reason)

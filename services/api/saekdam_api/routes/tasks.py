@@ -1,0 +1,100 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from saekdam_backbone.tasks.models import Task
+
+from ..deps import CurrentUser, TasksDep, rate_limit
+from ..schemas import SubmitIn, TaskCreated, TaskOut, TaskPage, UploadIn, UploadOut
+from ..domain.tasks import TaskService
+
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+
+
+async def task_out(task: Task, tasks: TaskService) -> TaskOut:
+    return TaskOut(
+        task_id=task.id,
+        status=task.status,
+        kind=task.kind,
+        params=task.params,
+        seq=task.seq,
+        progress=task.progress,
+        stage=task.stage,
+        step=task.step,
+        total_steps=task.total_steps,
+        eta_s=task.eta_s,
+        attempt=task.attempt,
+        error={"code": task.error_code, "message": task.error_message or ""}
+        if task.status == "FAILED" and task.error_code
+        else None,
+        results=await tasks.public_results(task.results) if task.status == "COMPLETED" else None,
+        created_at=task.created_at,
+        submitted_at=task.submitted_at,
+        started_at=task.started_at,
+        finished_at=task.finished_at,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_task(
+    user: CurrentUser, tasks: TasksDep, _=rate_limit("tasks", "rate_tasks_per_min")
+) -> TaskCreated:
+    """Step 1: a new task id."""
+    task = await tasks.create(user.id)
+    return TaskCreated(task_id=task.id, status=task.status)
+
+
+@router.get("")
+async def list_tasks(
+    user: CurrentUser,
+    tasks: TasksDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(pattern=r"^\d{1,9}$")] = None,
+) -> TaskPage:
+    """My tasks, newest first. `cursor` is the opaque value from the previous page."""
+    offset = int(cursor or 0)
+    page = await tasks.list_owned(user.id, limit + 1, offset)
+    items = [await task_out(t, tasks) for t in page[:limit]]
+    return TaskPage(items=items, next_cursor=str(offset + limit) if len(page) > limit else None)
+
+
+@router.post("/{task_id}/uploads", status_code=status.HTTP_201_CREATED)
+async def request_upload(
+    task_id: str,
+    body: UploadIn,
+    user: CurrentUser,
+    tasks: TasksDep,
+    _=rate_limit("uploads", "rate_uploads_per_min"),
+) -> UploadOut:
+    """Step 2: a presigned form to upload one file straight to storage."""
+    upload, form = await tasks.request_upload(task_id, user.id, body.role, body.content_type, body.size)
+    return UploadOut(
+        upload_id=upload.id, key=upload.key, url=form.url, fields=form.fields,
+        expires_at=form.expires_at, max_bytes=upload.max_bytes,
+    )
+
+
+@router.post("/{task_id}/submit", status_code=status.HTTP_202_ACCEPTED)
+async def submit_task(
+    task_id: str,
+    body: SubmitIn,
+    user: CurrentUser,
+    tasks: TasksDep,
+    _=rate_limit("tasks", "rate_tasks_per_min"),
+) -> TaskCreated:
+    """Step 4: verify the uploads and queue the job (idempotent)."""
+    state = await tasks.submit(task_id, user.id, body.kind, body.params)
+    return TaskCreated(task_id=task_id, status=state)
+
+
+@router.get("/{task_id}")
+async def get_task(task_id: str, user: CurrentUser, tasks: TasksDep) -> TaskOut:
+    """Step 11: the task's state, with download URLs once COMPLETED."""
+    return await task_out(await tasks.get(task_id, user.id), tasks)
+
+
+@router.post("/{task_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
+async def cancel_task(task_id: str, user: CurrentUser, tasks: TasksDep) -> TaskCreated:
+    """Cancel a task that has not finished; a running job stops at its next step."""
+    state = await tasks.cancel(task_id, user.id)
+    return TaskCreated(task_id=task_id, status=state)

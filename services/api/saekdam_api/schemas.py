@@ -1,0 +1,93 @@
+"""Request and response bodies of the v1 client contract (see shared/brief/protocol.md)."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from saekdam_contracts.events import ErrorInfo, PublicResult
+from saekdam_contracts.jobs import UploadRole
+from saekdam_contracts.status import TaskStatus
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterIn(Body):
+    email: EmailStr
+    username: str = Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+    password: str = Field(min_length=8, max_length=128)
+
+
+class LoginIn(Body):
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=128)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str | None
+    username: str
+    is_guest: bool
+    created_at: datetime
+
+
+class TaskCreated(BaseModel):
+    task_id: str
+    status: TaskStatus
+
+
+class UploadIn(Body):
+    role: UploadRole
+    content_type: str = Field(max_length=64)
+    size: int = Field(gt=0, description="Size of the file in bytes")
+
+
+class UploadOut(BaseModel):
+    upload_id: str
+    key: str
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+    max_bytes: int
+
+
+class SubmitIn(Body):
+    kind: str = Field(max_length=32)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskOut(BaseModel):
+    task_id: str
+    status: TaskStatus
+    kind: str | None
+    params: dict[str, Any] | None
+    seq: int
+    progress: float
+    stage: str | None
+    step: int | None
+    total_steps: int | None
+    eta_s: float | None
+    attempt: int
+    error: ErrorInfo | None = None
+    results: list[PublicResult] | None = None
+    created_at: datetime
+    submitted_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class TaskPage(BaseModel):
+    items: list[TaskOut]
+    next_cursor: str | None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorInfo

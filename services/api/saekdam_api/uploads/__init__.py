@@ -1,0 +1,1 @@
+"""Checks on what clients upload: the bytes decide, never the label."""

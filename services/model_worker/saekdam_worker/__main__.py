@@ -1,0 +1,57 @@
+"""`python -m saekdam_worker`: run one worker process until SIGTERM/SIGINT."""
+
+import asyncio
+import logging
+import signal
+
+from prometheus_client import start_http_server
+from redis.asyncio import Redis
+
+from saekdam_backbone.db import create_engine, create_sessions
+from saekdam_backbone.events import EventPublisher
+from saekdam_backbone.logs import configure_logging
+from saekdam_backbone.queue import JobQueue
+from saekdam_backbone.storage import build_storage
+from saekdam_backbone.tasks.store import TaskStore
+
+from . import jobs  # noqa: F401  (registers the handlers)
+from .metrics import registry
+from .reconciler import Reconciler
+from .runtime import Worker
+from .settings import WorkerSettings, get_settings
+
+log = logging.getLogger("saekdam_worker")
+
+
+async def serve(settings: WorkerSettings) -> None:
+    engine = create_engine(settings.database_url)
+    redis = Redis.from_url(settings.redis_url)
+    store = TaskStore(create_sessions(engine))
+    queue = JobQueue(redis)
+    reconciler = Reconciler(
+        store, queue, redis, owner=settings.worker_id,
+        interval_s=settings.reconcile_interval_s, grace_s=settings.reconcile_grace_s,
+        requeue_after_s=settings.requeue_after_s,
+    )
+    worker = Worker(settings, store, queue, EventPublisher(redis), build_storage(settings), reconciler)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, worker.request_stop)
+    try:
+        await worker.run()
+    finally:
+        await redis.aclose()
+        await engine.dispose()
+        log.info("worker stopped", extra={"worker_id": settings.worker_id})
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr="0.0.0.0", registry=registry)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

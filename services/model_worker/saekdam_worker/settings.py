@@ -1,0 +1,35 @@
+"""Worker settings, read once from the environment by `get_settings()`."""
+
+import os
+import socket
+from functools import lru_cache
+
+from pydantic import Field
+
+from saekdam_backbone.settings import BackboneSettings
+
+
+def _default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class WorkerSettings(BackboneSettings):
+    worker_id: str = Field(default_factory=_default_worker_id)
+    # Job kinds this worker takes; empty means every kind it has a handler for.
+    worker_kinds: list[str] = []
+    # A job whose worker stops renewing for this long is taken over by another worker.
+    lease_s: float = Field(default=30.0, gt=0.5)
+    retry_base_s: float = Field(default=2.0, ge=0)
+    retry_max_s: float = Field(default=120.0, ge=0)
+    # How often the reconciler looks for tasks the stream lost or whose retry is due.
+    reconcile_interval_s: float = Field(default=5.0, gt=0)
+    reconcile_grace_s: float = Field(default=2.0, ge=0)
+    requeue_after_s: float = Field(default=120.0, gt=0)
+    # On SIGTERM, let a running job finish for this long before giving it back.
+    shutdown_grace_s: float = Field(default=10.0, ge=0)
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+
+
+@lru_cache
+def get_settings() -> WorkerSettings:
+    return WorkerSettings()
