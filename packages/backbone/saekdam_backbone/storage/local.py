@@ -322,6 +322,13 @@ class LocalStorage:
             raise ObjectNotFound(key)
         return path, self.content_type(key)
 
+    def list_keys(self, prefix: str) -> list[str]:
+        _validate_prefix(prefix)
+        folder = prefix.rpartition("/")[0]
+        start = self._objects / folder if folder else self._objects
+        keys = (p.relative_to(self._objects).as_posix() for p in start.rglob("*") if p.is_file())
+        return sorted(key for key in keys if key.startswith(prefix))
+
     def delete_prefix(self, prefix: str) -> int:
         _validate_prefix(prefix)
         # Keys match by string prefix, like S3: only the folder holding the prefix's last

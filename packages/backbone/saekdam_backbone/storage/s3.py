@@ -107,6 +107,12 @@ class S3Storage:
     def write(self, key: str, data: bytes, content_type: str) -> None:
         self._client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
+    def list_keys(self, prefix: str) -> list[str]:
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix
+        )
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
     def delete_prefix(self, prefix: str) -> int:
         # An empty prefix would empty the bucket; no caller needs that.
         if not prefix:
