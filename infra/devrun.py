@@ -11,9 +11,17 @@ import secrets
 import signal
 import sys
 import time
-from pathlib import Path
 
-from infra.processes import REPO, migrate, port_open, python_module, redis_reachable, start_redis, stop, wait_for
+from infra.processes import (
+    REPO,
+    migrate,
+    port_open,
+    python_module,
+    redis_reachable,
+    start_redis,
+    stop,
+    wait_for,
+)
 
 VAR = REPO / "var"
 log = logging.getLogger("devrun")
@@ -36,7 +44,9 @@ def load_or_create_secrets() -> dict[str, str]:
 def build_env() -> dict[str, str]:
     port = os.environ.get("PORT", "8000")
     env = {key: value for key, value in load_or_create_secrets().items() if key not in os.environ}
-    env.setdefault("DATABASE_URL", os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{VAR / 'saekdam.db'}"))
+    env.setdefault(
+        "DATABASE_URL", os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{VAR / 'saekdam.db'}")
+    )
     env.setdefault("STORAGE_LOCAL_ROOT", os.environ.get("STORAGE_LOCAL_ROOT", str(VAR / "storage")))
     env.setdefault("PUBLIC_BASE_URL", os.environ.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}"))
     env["PORT"] = port
@@ -68,8 +78,11 @@ def main() -> int:
     signal.signal(signal.SIGINT, shut_down)
     signal.signal(signal.SIGTERM, shut_down)
     try:
-        wait_for(lambda: port_open("127.0.0.1", int(env["PORT"])) or api.poll() is not None, 60,
-                 "the API did not start")
+        wait_for(
+            lambda: port_open("127.0.0.1", int(env["PORT"])) or api.poll() is not None,
+            60,
+            "the API did not start",
+        )
         log.info("API on http://127.0.0.1:%s (docs at /docs); Ctrl-C stops everything", env["PORT"])
         while not stopping:
             if api.poll() is not None:

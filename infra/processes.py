@@ -50,9 +50,21 @@ def start_redis(workdir: Path, port: int | None = None) -> tuple[subprocess.Pope
     port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            redis_server_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     wait_for(lambda: port_open("127.0.0.1", port), 10, "redis-server did not start")
     return process, f"redis://127.0.0.1:{port}/0"
@@ -67,19 +79,26 @@ def wait_for(predicate, timeout_s: float, message: str, interval_s: float = 0.05
     raise TimeoutError(message)
 
 
-def python_module(module: str, env: dict[str, str], log_path: Path | None = None) -> subprocess.Popen:
+def python_module(
+    module: str, env: dict[str, str], log_path: Path | None = None
+) -> subprocess.Popen:
     """Run `python -m module` with this interpreter, logging to `log_path` if given."""
     output = open(log_path, "ab") if log_path else None  # noqa: SIM115 - owned by the child
     return subprocess.Popen(
-        [sys.executable, "-m", module], env={**os.environ, **env}, cwd=REPO,
-        stdout=output, stderr=subprocess.STDOUT if output else None,
+        [sys.executable, "-m", module],
+        env={**os.environ, **env},
+        cwd=REPO,
+        stdout=output,
+        stderr=subprocess.STDOUT if output else None,
     )
 
 
 def migrate(database_url: str) -> None:
     subprocess.run(
         [sys.executable, "-m", "saekdam_api.db.migrate"],
-        env={**os.environ, "DATABASE_URL": database_url}, cwd=REPO, check=True,
+        env={**os.environ, "DATABASE_URL": database_url},
+        cwd=REPO,
+        check=True,
     )
 
 

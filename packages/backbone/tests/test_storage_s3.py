@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from botocore.exceptions import ClientError
+
 from saekdam_backbone.storage import ObjectNotFound
 from saekdam_backbone.storage.s3 import S3Storage
 
@@ -140,3 +141,10 @@ def test_check_and_ensure_bucket(moto_server: str):
     storage.ensure_bucket()
     storage.ensure_bucket()  # idempotent
     storage.check()
+
+
+def test_list_keys_finds_objects_by_prefix(s3_storage):
+    for key in ("results/t1/1/a.png", "results/t1/2/b.png", "results/t2/1/c.png"):
+        s3_storage.write(key, b"x", "image/png")
+    assert s3_storage.list_keys("results/t1/") == ["results/t1/1/a.png", "results/t1/2/b.png"]
+    assert s3_storage.list_keys("results/none/") == []

@@ -85,9 +85,12 @@ async def test_a_lapsed_lease_is_taken_over_and_the_old_attempt_is_fenced(store,
 
     old = first.task.attempt
     assert await store.renew_lease(task_id, old, 10) is False
-    assert await store.report_progress(
-        task_id, old, progress=0.9, stage="run", step=None, total_steps=None, eta_s=None
-    ) is None
+    assert (
+        await store.report_progress(
+            task_id, old, progress=0.9, stage="run", step=None, total_steps=None, eta_s=None
+        )
+        is None
+    )
     assert await store.complete(task_id, old, [RESULT]) is None
     assert await store.fail(task_id, old, "x", "y") is None
 

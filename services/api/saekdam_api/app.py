@@ -40,11 +40,18 @@ async def lifespan(app: FastAPI):
     queue = JobQueue(redis)
     uploads = UploadService(sessions, object_storage, settings)
     state = app.state
-    state.engine, state.sessions, state.redis, state.storage = engine, sessions, redis, object_storage
+    state.engine, state.sessions, state.redis, state.storage = (
+        engine,
+        sessions,
+        redis,
+        object_storage,
+    )
     state.hub, state.store, state.queue = hub, store, queue
     state.users = UserService(sessions)
     state.uploads = uploads
-    state.tasks = TaskService(store, uploads, queue, EventPublisher(redis), object_storage, settings)
+    state.tasks = TaskService(
+        store, uploads, queue, EventPublisher(redis), object_storage, settings
+    )
     await hub.start()
     log.info("api started", extra={"outcome": settings.storage_backend})
     try:

@@ -69,7 +69,9 @@ def rate_limit(bucket: str, setting: str, by_user: bool = True):
         settings: ApiSettings = request.app.state.settings
         client = getattr(request.state, "user_id", None) if by_user else None
         await ratelimit.enforce(
-            request.app.state.redis, bucket, client or client_address(request),
+            request.app.state.redis,
+            bucket,
+            client or client_address(request),
             getattr(settings, setting),
         )
 

@@ -8,15 +8,20 @@ WEBSOCKETS = Gauge(
     "saekdam_websocket_connections", "Task websockets currently open", registry=registry
 )
 WEBSOCKETS_DROPPED = Counter(
-    "saekdam_websocket_dropped_total", "Task websockets closed because the client fell behind",
+    "saekdam_websocket_dropped_total",
+    "Task websockets closed because the client fell behind",
     registry=registry,
 )
 QUEUE_WAITING = Gauge(
-    "saekdam_queue_waiting", "Jobs on the stream not yet taken by a worker", ["kind"],
+    "saekdam_queue_waiting",
+    "Jobs on the stream not yet taken by a worker",
+    ["kind"],
     registry=registry,
 )
 QUEUE_PENDING = Gauge(
-    "saekdam_queue_pending", "Jobs taken by a worker and not yet acknowledged", ["kind"],
+    "saekdam_queue_pending",
+    "Jobs taken by a worker and not yet acknowledged",
+    ["kind"],
     registry=registry,
 )
 TASKS_SUBMITTED = Counter(

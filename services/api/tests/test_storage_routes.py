@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
 from saekdam_api.errors import ApiError
 from saekdam_api.routes.storage import router
 from saekdam_backbone.storage.local import LocalStorage

@@ -3,9 +3,10 @@ import time
 
 import pytest
 from PIL import Image
+from skimage import data as sample_images
+
 from saekdam_api.errors import Unprocessable, UnsupportedMedia
 from saekdam_api.uploads.verify import UploadRejected, VerifiedImage, verify_image
-from skimage import data as sample_images
 
 LIMITS = {"max_pixels": 64_000_000, "min_side": 16, "max_side": 8192}
 

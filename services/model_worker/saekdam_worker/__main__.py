@@ -29,11 +29,17 @@ async def serve(settings: WorkerSettings) -> None:
     store = TaskStore(create_sessions(engine))
     queue = JobQueue(redis)
     reconciler = Reconciler(
-        store, queue, redis, owner=settings.worker_id,
-        interval_s=settings.reconcile_interval_s, grace_s=settings.reconcile_grace_s,
+        store,
+        queue,
+        redis,
+        owner=settings.worker_id,
+        interval_s=settings.reconcile_interval_s,
+        grace_s=settings.reconcile_grace_s,
         requeue_after_s=settings.requeue_after_s,
     )
-    worker = Worker(settings, store, queue, EventPublisher(redis), build_storage(settings), reconciler)
+    worker = Worker(
+        settings, store, queue, EventPublisher(redis), build_storage(settings), reconciler
+    )
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, worker.request_stop)

@@ -9,10 +9,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from saekdam_backbone.storage.base import ObjectStorage
 from saekdam_contracts.events import ResultItem
 from saekdam_contracts.keys import result_key
-
-from saekdam_backbone.storage.base import ObjectStorage
 
 from .errors import JobAbandoned
 
@@ -69,7 +68,11 @@ class JobContext:
         self._weights = {name: w / total for name, w in weights.items()}
 
     def report(
-        self, stage: str, fraction: float = 0.0, step: int | None = None, total_steps: int | None = None
+        self,
+        stage: str,
+        fraction: float = 0.0,
+        step: int | None = None,
+        total_steps: int | None = None,
     ) -> None:
         """Report `fraction` (0..1) of `stage` done; raises JobAbandoned once cancelled."""
         self.check_cancelled()

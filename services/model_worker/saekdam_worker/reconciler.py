@@ -20,11 +20,24 @@ log = logging.getLogger(__name__)
 
 
 class Reconciler:
-    def __init__(self, store: TaskStore, queue: JobQueue, redis: Redis, *, owner: str,
-                 interval_s: float, grace_s: float, requeue_after_s: float):
+    def __init__(
+        self,
+        store: TaskStore,
+        queue: JobQueue,
+        redis: Redis,
+        *,
+        owner: str,
+        interval_s: float,
+        grace_s: float,
+        requeue_after_s: float,
+    ):
         self._store, self._queue, self._redis = store, queue, redis
         self._owner = owner
-        self._interval_s, self._grace_s, self._requeue_after_s = interval_s, grace_s, requeue_after_s
+        self._interval_s, self._grace_s, self._requeue_after_s = (
+            interval_s,
+            grace_s,
+            requeue_after_s,
+        )
 
     async def sweep(self) -> int:
         """One pass; returns how many tasks were put on the stream."""
@@ -36,7 +49,9 @@ class Reconciler:
         )
         for task_id, kind in due:
             if kind not in JOB_SPECS:
-                log.error("task of unknown kind left alone", extra={"task_id": task_id, "kind": kind})
+                log.error(
+                    "task of unknown kind left alone", extra={"task_id": task_id, "kind": kind}
+                )
                 continue
             await self._queue.enqueue(JobMessage(task_id=task_id, kind=kind))
             await self._store.mark_enqueued(task_id)

@@ -49,8 +49,15 @@ class RunningJob:
 
 
 class Worker:
-    def __init__(self, settings: WorkerSettings, store: TaskStore, queue: JobQueue,
-                 publisher: EventPublisher, storage: ObjectStorage, reconciler: Reconciler):
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        store: TaskStore,
+        queue: JobQueue,
+        publisher: EventPublisher,
+        storage: ObjectStorage,
+        reconciler: Reconciler,
+    ):
         self._settings = settings
         self._store, self._queue, self._publisher, self._storage = store, queue, publisher, storage
         self._reconciler = reconciler
@@ -158,8 +165,11 @@ class Worker:
         if outcome == "abandoned" and job.released_for_shutdown:
             outcome, event = "released", await self._store.release(job.task.id, job.attempt)
         JOB_DURATION.labels(job.task.kind, outcome).observe(time.monotonic() - started)
-        log.info("job ended", extra=job.log_extra | {"outcome": outcome,
-                                                    "duration_s": round(time.monotonic() - started, 3)})
+        log.info(
+            "job ended",
+            extra=job.log_extra
+            | {"outcome": outcome, "duration_s": round(time.monotonic() - started, 3)},
+        )
         await self._settle(job, outcome, event)
 
     async def _execute(self, job: RunningJob, relay: ProgressRelay):
@@ -171,9 +181,12 @@ class Worker:
                 # Whatever an earlier, dead attempt stored is not a result of this task.
                 await asyncio.to_thread(self._storage.delete_prefix, f"results/{task.id}/")
                 ctx = JobContext(
-                    task_id=task.id, attempt=job.attempt,
+                    task_id=task.id,
+                    attempt=job.attempt,
                     inputs=[InputRef(**item) for item in task.inputs or []],
-                    storage=self._storage, report=relay.submit, cancelled=job.stop,
+                    storage=self._storage,
+                    report=relay.submit,
+                    cancelled=job.stop,
                 )
                 loop = asyncio.get_running_loop()
                 results = await loop.run_in_executor(self._executor, handler, ctx, params)
@@ -209,7 +222,8 @@ class Worker:
             await self._queue.dead_letter(job.delivery, code)
             return await self._store.fail(task.id, job.attempt, code, message)
         delay = min(
-            self._settings.retry_base_s * 2 ** (task.charged_attempts - 1), self._settings.retry_max_s
+            self._settings.retry_base_s * 2 ** (task.charged_attempts - 1),
+            self._settings.retry_max_s,
         )
         return await self._store.retry_later(task.id, job.attempt, delay, code, message)
 
@@ -225,7 +239,9 @@ class Worker:
         # Our write was refused: cancelled, or another attempt owns the task now.
         FENCED_WRITES.inc()
         log.warning("job is no longer ours; its writes were refused", extra=job.log_extra)
-        await asyncio.to_thread(self._storage.delete_prefix, result_prefix(job.task.id, job.attempt))
+        await asyncio.to_thread(
+            self._storage.delete_prefix, result_prefix(job.task.id, job.attempt)
+        )
         current = await self._store.get(job.task.id)
         if current is None or current.status in TERMINAL_STATUSES:
             await self._queue.ack(job.delivery)
@@ -237,8 +253,12 @@ class Worker:
         if job.stop.is_set():
             return
         event = await self._store.report_progress(
-            job.task.id, job.attempt, progress=update.progress, stage=update.stage,
-            step=update.step, total_steps=update.total_steps,
+            job.task.id,
+            job.attempt,
+            progress=update.progress,
+            stage=update.stage,
+            step=update.step,
+            total_steps=update.total_steps,
             eta_s=round(update.eta_s, 2) if update.eta_s is not None else None,
         )
         if event is None:
@@ -250,7 +270,9 @@ class Worker:
         while True:
             await asyncio.sleep(self._settings.lease_s / 3)
             try:
-                still_ours = await self._store.renew_lease(job.task.id, job.attempt, self._settings.lease_s)
+                still_ours = await self._store.renew_lease(
+                    job.task.id, job.attempt, self._settings.lease_s
+                )
                 await self._queue.touch(self.worker_id, job.delivery)
             except Exception:  # noqa: BLE001 - keep trying; if it persists the lease lapses
                 log.warning("lease renewal failed", extra=job.log_extra, exc_info=True)

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
+from skimage import data
+
 from saekdam_contracts.jobs import FILTER_NAMES
 from saekdam_worker.pipelines.filters import FILTERS, apply_filter
-from skimage import data
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,8 @@ import time
 
 import numpy as np
 import pytest
+from skimage import data
+
 from saekdam_backbone.storage.base import ObjectNotFound
 from saekdam_contracts.jobs import FilterParams, JobKind, NoopParams, PanoramaParams
 from saekdam_contracts.keys import result_prefix
@@ -11,7 +13,6 @@ from saekdam_worker.context import InputRef, JobContext, ProgressUpdate
 from saekdam_worker.errors import JobAbandoned, JobError, TransientJobError
 from saekdam_worker.pipelines.codec import decode_image, encode_jpeg, encode_png
 from saekdam_worker.registry import handler_for, registered_kinds
-from skimage import data
 
 TASK_ID = "task-1"
 ATTEMPT = 2

@@ -1,9 +1,10 @@
 import cv2
 import numpy as np
 import pytest
+from skimage import data
+
 from saekdam_worker.pipelines.codec import decode_image, encode_jpeg, encode_png
 from saekdam_worker.pipelines.panorama import StitchError, crop_to_content, fit_within, stitch
-from skimage import data
 
 
 @pytest.fixture(scope="module")

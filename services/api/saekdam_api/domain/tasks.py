@@ -4,6 +4,7 @@ import asyncio
 import logging
 
 from pydantic import ValidationError
+
 from saekdam_backbone.events import EventPublisher
 from saekdam_backbone.queue import JobQueue
 from saekdam_backbone.storage.base import ObjectStorage
@@ -49,7 +50,9 @@ class TaskService:
             raise NotFound("task_not_found", f"no task {task_id}")
         return task
 
-    async def request_upload(self, task_id: str, owner_id: str, role: str, content_type: str, size: int):
+    async def request_upload(
+        self, task_id: str, owner_id: str, role: str, content_type: str, size: int
+    ):
         task = await self.get(task_id, owner_id)
         if task.status != TaskStatus.CREATED:
             raise Conflict(
@@ -64,7 +67,9 @@ class TaskService:
         if task.status != TaskStatus.CREATED:
             return self._resubmitted(task, kind, clean_params)
 
-        inputs = await verify_task_inputs(spec, await self._uploads.for_task(task_id), self._storage)
+        inputs = await verify_task_inputs(
+            spec, await self._uploads.for_task(task_id), self._storage
+        )
         event = await self._store.submit(task_id, owner_id, kind, clean_params, inputs)
         if event is None:  # a concurrent submit won the race; it enqueued the one job
             return self._resubmitted(await self.get(task_id, owner_id), kind, clean_params)
@@ -84,7 +89,9 @@ class TaskService:
     async def list_owned(self, owner_id: str, limit: int, offset: int) -> list[Task]:
         return await self._store.list_owned(owner_id, limit, offset)
 
-    async def public_results(self, results: list[dict] | list[ResultItem] | None) -> list[PublicResult] | None:
+    async def public_results(
+        self, results: list[dict] | list[ResultItem] | None
+    ) -> list[PublicResult] | None:
         if results is None:
             return None
         items = [ResultItem.model_validate(r) for r in results]
@@ -120,9 +127,12 @@ class TaskService:
             return spec.params.model_validate(params).model_dump(mode="json")
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}" for e in exc.errors()
+                f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}"
+                for e in exc.errors()
             )
-            raise Unprocessable("invalid_params", f"{spec.kind} params are invalid: {problems}") from exc
+            raise Unprocessable(
+                "invalid_params", f"{spec.kind} params are invalid: {problems}"
+            ) from exc
 
     @staticmethod
     def _resubmitted(task: Task, kind: str, params: dict) -> TaskStatus:

@@ -4,10 +4,11 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from saekdam_backbone.storage.base import ObjectStorage, UploadForm
-from saekdam_contracts.keys import post_upload_key, task_upload_key
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from saekdam_backbone.storage.base import ObjectStorage, UploadForm
+from saekdam_contracts.keys import post_upload_key, task_upload_key
 
 from ..db.models import Upload
 from ..errors import Conflict, PayloadTooLarge, UnsupportedMedia
@@ -86,4 +87,4 @@ def is_expired(upload: Upload, now: datetime | None = None) -> bool:
 
 
 # Clock skew we tolerate between the store's timestamps and ours.
-EXPIRY_SKEW = timedelta(seconds=5)
+EXPIRY_SKEW = timedelta(seconds=2)

@@ -23,7 +23,9 @@ async def kinds(settings: SettingsDep) -> dict:
             {
                 "kind": spec.kind.value,
                 "params_schema": spec.params.model_json_schema(),
-                "uploads": {role.value: {"min": lo, "max": hi} for role, (lo, hi) in spec.inputs.items()},
+                "uploads": {
+                    role.value: {"min": lo, "max": hi} for role, (lo, hi) in spec.inputs.items()
+                },
                 "min_side": spec.limits.min_side,
                 "max_side": spec.limits.max_side,
             }

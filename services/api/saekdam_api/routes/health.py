@@ -48,8 +48,10 @@ async def readyz(request: Request) -> JSONResponse:
             log.warning("readiness check %s failed: %s", name, exc)
             results[name] = "unavailable"
     ready = all(v == "ok" for v in results.values())
-    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": results},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": results},
+        status_code=200 if ready else 503,
+    )
 
 
 @router.get("/metrics")

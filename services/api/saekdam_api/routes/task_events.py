@@ -55,8 +55,14 @@ async def _first_frame_token(ws: WebSocket, timeout_s: float) -> str:
 class TaskStream:
     """One client's view of one task: the sequencing and resync rules live here."""
 
-    def __init__(self, ws: WebSocket, task_id: str, store: TaskStore, tasks: TaskService,
-                 settings: ApiSettings):
+    def __init__(
+        self,
+        ws: WebSocket,
+        task_id: str,
+        store: TaskStore,
+        tasks: TaskService,
+        settings: ApiSettings,
+    ):
         self.ws, self.task_id, self.store, self.tasks = ws, task_id, store, tasks
         self.settings = settings
         self.last_seq = -1
@@ -70,7 +76,9 @@ class TaskStream:
                 event = event.model_copy(update={"type": kind})
             frame = await self.tasks.public_frame(event)
             try:
-                await asyncio.wait_for(self.ws.send_text(json.dumps(frame)), self.settings.ws_send_timeout_s)
+                await asyncio.wait_for(
+                    self.ws.send_text(json.dumps(frame)), self.settings.ws_send_timeout_s
+                )
             except TimeoutError as exc:
                 raise Closing(TRY_AGAIN_LATER, "client is not reading") from exc
             self.last_seq, self.last_status = event.seq, event.status
@@ -114,8 +122,13 @@ async def _answer_client_frames(ws: WebSocket) -> None:
         if kind == "ping":
             reply = {"type": "pong"}
         else:
-            reply = {"type": "error", "error": {"code": "unknown_message",
-                     "message": "this socket only accepts {\"type\": \"ping\"} after auth"}}
+            reply = {
+                "type": "error",
+                "error": {
+                    "code": "unknown_message",
+                    "message": 'this socket only accepts {"type": "ping"} after auth',
+                },
+            }
         await ws.send_text(json.dumps(reply))
 
 
@@ -165,6 +178,9 @@ async def task_events(ws: WebSocket, task_id: str) -> None:
 
 
 async def _close(ws: WebSocket, code: int, reason: str) -> None:
-    if ws.application_state != WebSocketState.DISCONNECTED and ws.client_state != WebSocketState.DISCONNECTED:
+    if (
+        ws.application_state != WebSocketState.DISCONNECTED
+        and ws.client_state != WebSocketState.DISCONNECTED
+    ):
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await ws.close(code, reason)

@@ -5,8 +5,8 @@ from fastapi import APIRouter, Query, status
 from saekdam_backbone.tasks.models import Task
 
 from ..deps import CurrentUser, TasksDep, rate_limit
-from ..schemas import SubmitIn, TaskCreated, TaskOut, TaskPage, UploadIn, UploadOut
 from ..domain.tasks import TaskService
+from ..schemas import SubmitIn, TaskCreated, TaskOut, TaskPage, UploadIn, UploadOut
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
@@ -67,10 +67,16 @@ async def request_upload(
     _=rate_limit("uploads", "rate_uploads_per_min"),
 ) -> UploadOut:
     """Step 2: a presigned form to upload one file straight to storage."""
-    upload, form = await tasks.request_upload(task_id, user.id, body.role, body.content_type, body.size)
+    upload, form = await tasks.request_upload(
+        task_id, user.id, body.role, body.content_type, body.size
+    )
     return UploadOut(
-        upload_id=upload.id, key=upload.key, url=form.url, fields=form.fields,
-        expires_at=form.expires_at, max_bytes=upload.max_bytes,
+        upload_id=upload.id,
+        key=upload.key,
+        url=form.url,
+        fields=form.fields,
+        expires_at=form.expires_at,
+        max_bytes=upload.max_bytes,
     )
 
 

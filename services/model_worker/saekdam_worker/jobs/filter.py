@@ -1,6 +1,7 @@
 """Apply one of the classic photo filters to a single image."""
 
 import numpy as np
+
 from saekdam_backbone.storage.base import ObjectNotFound
 from saekdam_contracts.events import ResultItem
 from saekdam_contracts.jobs import FilterParams, JobKind, UploadRole

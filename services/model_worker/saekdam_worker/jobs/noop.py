@@ -9,6 +9,7 @@ import signal
 import time
 
 import numpy as np
+
 from saekdam_contracts.events import ResultItem
 from saekdam_contracts.jobs import JobKind, NoopParams
 

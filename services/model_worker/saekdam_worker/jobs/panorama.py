@@ -1,6 +1,7 @@
 """Stitch two to ten overlapping photos into one panorama."""
 
 import numpy as np
+
 from saekdam_backbone.storage.base import ObjectNotFound
 from saekdam_contracts.events import ResultItem
 from saekdam_contracts.jobs import JobKind, PanoramaParams, UploadRole

@@ -1,0 +1,223 @@
+"""Bad input over real HTTP: every case is a 4xx with an error code, and nothing is enqueued."""
+
+import asyncio
+import io
+import json
+
+import pytest
+import websockets
+from PIL import Image
+from redis.asyncio import Redis
+from skimage import data as skdata
+
+from saekdam_api.domain.uploads import EXPIRY_SKEW
+from saekdam_backbone.queue import stream_for
+from saekdam_contracts.jobs import JOB_SPECS
+from tests.fixtures.client import Client, png_bytes
+from tests.fixtures.system import start_system, storage_env
+
+pytestmark = pytest.mark.slow
+
+MAX_UPLOAD_BYTES = 2_000_000
+
+
+@pytest.fixture(
+    scope="module", params=[("local", "sqlite"), ("s3", "postgres")], ids=["local", "s3"]
+)
+def system(request, tmp_path_factory, redis_url):
+    storage, database = request.param
+    tmp = tmp_path_factory.mktemp(f"bad-input-{storage}")
+    moto = request.getfixturevalue("moto_server") if storage == "s3" else None
+    started = start_system(
+        tmp,
+        database_url=request.getfixturevalue(f"{database}_url"),
+        redis_url=redis_url,
+        storage_env=storage_env(storage, tmp, moto),
+        UPLOAD_EXPIRES_S="2",
+        MAX_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES),
+    )
+    started.storage = storage
+    yield started
+    started.shutdown()
+
+
+async def enqueued_count(redis_url: str) -> int:
+    redis = Redis.from_url(redis_url)
+    try:
+        return sum([await redis.xlen(stream_for(kind)) for kind in JOB_SPECS])
+    finally:
+        await redis.aclose()
+
+
+@pytest.fixture
+async def client(system) -> Client:
+    return await Client(system.base_url).as_guest()
+
+
+@pytest.fixture
+async def nothing_enqueued(redis_url):
+    """Fails the test if anything reached a job stream while it ran."""
+    before = await enqueued_count(redis_url)
+    yield
+    assert await enqueued_count(redis_url) == before
+
+
+def assert_error(response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"]["code"] == code, body
+    assert body["error"]["message"]
+
+
+async def submit_upload(
+    client: Client, data: bytes, content_type: str = "image/png", params: dict | None = None
+):
+    task_id = await client.create_task()
+    await client.upload(task_id, data, content_type)
+    response = await client.submit(task_id, "filter", params or {"filter": "emboss"})
+    assert (await client.task(task_id))["status"] == "CREATED"
+    return response
+
+
+async def test_html_labelled_png_is_refused(client, nothing_enqueued):
+    html = b"<!doctype html><html><script>alert(1)</script></html>"
+    assert_error(await submit_upload(client, html), 415, "upload_type_unsupported")
+
+
+async def test_truncated_png_is_refused(client, nothing_enqueued):
+    whole = png_bytes(skdata.astronaut())
+    assert_error(await submit_upload(client, whole[: len(whole) // 2]), 422, "upload_undecodable")
+
+
+async def test_huge_dimensions_are_refused_before_decoding(client, nothing_enqueued):
+    buffer = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(buffer, format="PNG")
+    assert len(buffer.getvalue()) < MAX_UPLOAD_BYTES
+    assert_error(await submit_upload(client, buffer.getvalue()), 422, "upload_too_many_pixels")
+
+
+async def test_an_upload_slot_over_the_size_limit_is_refused(client):
+    task_id = await client.create_task()
+    response = await client.request_upload(task_id, b"", size=MAX_UPLOAD_BYTES + 1)
+    assert_error(response, 413, "upload_too_large")
+
+
+async def test_a_file_larger_than_declared_is_refused(system, client, nothing_enqueued):
+    task_id = await client.create_task()
+    data = png_bytes(skdata.astronaut())
+    slot = await client.request_upload(task_id, data, size=len(data) // 2)
+    sent = await client.post_form(slot.json(), data, "image/png")
+    if system.storage == "local":  # the API's own endpoint enforces the policy at once
+        assert_error(sent, 413, "upload_too_large")
+        expected = ("upload_missing", 422)
+    else:  # moto enforces no policy; the submit-time check must catch it
+        assert sent.status_code in (200, 204)
+        expected = ("upload_too_large", 413)
+    response = await client.submit(task_id, "filter", {"filter": "emboss"})
+    assert_error(response, expected[1], expected[0])
+
+
+async def test_an_expired_upload_is_refused(system, client, nothing_enqueued):
+    task_id = await client.create_task()
+    data = png_bytes(skdata.astronaut())
+    slot = await client.request_upload(task_id, data)
+    # UPLOAD_EXPIRES_S=2, plus the clock skew the API tolerates, plus the store's
+    # one-second timestamps.
+    await asyncio.sleep(2 + EXPIRY_SKEW.total_seconds() + 1.5)
+    sent = await client.post_form(slot.json(), data, "image/png")
+    if system.storage == "local":
+        assert_error(sent, 403, "upload_expired")
+    response = await client.submit(task_id, "filter", {"filter": "emboss"})
+    assert_error(response, 422, "upload_expired")
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "code"),
+    [
+        ("filter", {"filter": "sepia"}, "invalid_params"),
+        ("filter", {"filter": 3}, "invalid_params"),
+        ("filter", {}, "invalid_params"),
+        ("filter", {"filter": "emboss", "extra": True}, "invalid_params"),
+        ("panorama", {"mode": ["scans"]}, "invalid_params"),
+        ("teleport", {}, "unknown_kind"),
+    ],
+)
+async def test_bad_kind_or_params_are_refused(client, nothing_enqueued, kind, params, code):
+    task_id = await client.create_task()
+    await client.upload(task_id, png_bytes(skdata.astronaut()))
+    assert_error(await client.submit(task_id, kind, params), 422, code)
+
+
+async def test_a_panorama_needs_two_images(client, nothing_enqueued):
+    task_id = await client.create_task()
+    await client.upload(task_id, png_bytes(skdata.astronaut()))
+    assert_error(await client.submit(task_id, "panorama", {}), 422, "upload_required")
+
+
+async def test_another_users_task_is_not_found(system, client, nothing_enqueued):
+    task_id = await client.create_task()
+    await client.upload(task_id, png_bytes(skdata.astronaut()))
+    intruder = await Client(system.base_url).as_guest()
+    for method, path, body in [
+        ("GET", f"/v1/tasks/{task_id}", None),
+        (
+            "POST",
+            f"/v1/tasks/{task_id}/uploads",
+            {"role": "image", "content_type": "image/png", "size": 10},
+        ),
+        ("POST", f"/v1/tasks/{task_id}/submit", {"kind": "filter", "params": {"filter": "emboss"}}),
+        ("POST", f"/v1/tasks/{task_id}/cancel", None),
+    ]:
+        assert_error(await intruder.request(method, path, json=body), 404, "task_not_found")
+    listed = (await intruder.request("GET", "/v1/tasks")).json()["items"]
+    assert task_id not in [t["task_id"] for t in listed]
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await intruder.events(task_id)
+    assert closed.value.rcvd.code == 1008
+
+
+@pytest.mark.parametrize("token", [None, "not-a-jwt", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"])
+async def test_missing_or_bad_tokens_are_refused(system, token, nothing_enqueued):
+    client = Client(system.base_url, token=token)
+    code = "token_missing" if token is None else "token_invalid"
+    assert_error(await client.request("POST", "/v1/tasks"), 401, code)
+    assert_error(await client.request("GET", "/v1/users/me"), 401, code)
+
+
+async def test_the_websocket_closes_1008_without_a_valid_token(system, client):
+    task_id = await client.create_task()
+    url = f"{client.ws_url}/v1/tasks/{task_id}/events"
+    for first_frame in ['{"type": "auth", "token": "forged"}', "not json", '{"type": "hello"}']:
+        async with websockets.connect(url) as ws:
+            await ws.send(first_frame)
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await ws.recv()
+            assert closed.value.rcvd.code == 1008
+
+
+async def test_the_websocket_refuses_a_foreign_origin(system, client):
+    task_id = await client.create_task()
+    url = f"{client.ws_url}/v1/tasks/{task_id}/events"
+    with pytest.raises((websockets.InvalidStatus, websockets.ConnectionClosed)):
+        async with websockets.connect(
+            url, origin="https://evil.example", additional_headers=client.headers
+        ) as ws:
+            await ws.recv()
+
+
+async def test_unknown_websocket_messages_get_an_error_frame(system, client):
+    task_id = await client.create_task()
+    async with websockets.connect(f"{client.ws_url}/v1/tasks/{task_id}/events") as ws:
+        await ws.send(json.dumps({"type": "auth", "token": client.token}))
+        assert json.loads(await ws.recv())["type"] == "snapshot"
+        await ws.send("garbage")
+        assert json.loads(await ws.recv())["error"]["code"] == "unknown_message"
+        await ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(await ws.recv()) == {"type": "pong"}
+
+
+async def test_malformed_json_gets_an_error_body(client):
+    response = await client.request(
+        "POST", "/v1/auth/login", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert_error(response, 422, "invalid_request")
