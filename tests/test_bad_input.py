@@ -41,10 +41,11 @@ def system(request, tmp_path_factory, redis_url):
     started.shutdown()
 
 
-async def enqueued_count(redis_url: str) -> int:
+async def stream_task_ids(redis_url: str) -> set[str]:
     redis = Redis.from_url(redis_url)
     try:
-        return sum([await redis.xlen(stream_for(kind)) for kind in JOB_SPECS])
+        entries = [e for kind in JOB_SPECS for e in await redis.xrange(stream_for(kind))]
+        return {fields[b"task_id"].decode() for _, fields in entries}
     finally:
         await redis.aclose()
 
@@ -55,11 +56,16 @@ async def client(system) -> Client:
 
 
 @pytest.fixture
-async def nothing_enqueued(redis_url):
-    """Fails the test if anything reached a job stream while it ran."""
-    before = await enqueued_count(redis_url)
+async def nothing_enqueued(redis_url, client):
+    """Fails the test if any task the client made reached a job stream or left CREATED."""
     yield
-    assert await enqueued_count(redis_url) == before
+    mine = {
+        t["task_id"]: t["status"]
+        for t in (await client.request("GET", "/v1/tasks")).json()["items"]
+    }
+    assert mine, "the test made no task"
+    assert set(mine.values()) == {"CREATED"}, mine
+    assert not (set(mine) & await stream_task_ids(redis_url))
 
 
 def assert_error(response, status: int, code: str) -> None:
@@ -177,7 +183,7 @@ async def test_another_users_task_is_not_found(system, client, nothing_enqueued)
 
 
 @pytest.mark.parametrize("token", [None, "not-a-jwt", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"])
-async def test_missing_or_bad_tokens_are_refused(system, token, nothing_enqueued):
+async def test_missing_or_bad_tokens_are_refused(system, token):
     client = Client(system.base_url, token=token)
     code = "token_missing" if token is None else "token_invalid"
     assert_error(await client.request("POST", "/v1/tasks"), 401, code)

@@ -17,8 +17,10 @@ class Clock:
 
 
 @pytest.fixture
-async def engine(database_url):
-    engine = create_engine(database_url)
+async def engine(private_database_url):
+    # A database of its own: these tasks are queued but never enqueued, and a worker's
+    # reconciler elsewhere in the session must not pick them up.
+    engine = create_engine(private_database_url)
     yield engine
     await engine.dispose()
 

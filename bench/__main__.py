@@ -1,0 +1,224 @@
+"""`python -m bench`: run every benchmark once, print a compact report, write it as JSON."""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from infra.processes import REPO
+
+from . import queue_throughput, ws_latency
+from .environment import Bench, postgres_reachable, process_fd_limit, raise_fd_limit, redis_version
+
+OUTPUT = REPO / "var" / "bench" / "latest.json"
+# arq's default poll_delay (0.5 s) bounds how soon it sees new jobs; also run it tuned.
+ARQ_FAST_POLL_S = 0.01
+
+
+def _run(coro):
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("BENCH_JOBS", 200)),
+                        help="no-op jobs per queue run (default 200)")
+    parser.add_argument("--concurrency", type=int, default=8,
+                        help="concurrent producers submitting/enqueueing (default 8)")
+    parser.add_argument("--ws-clients", type=int, default=1000)
+    parser.add_argument("--ws-tasks", type=int, default=100,
+                        help="tasks the websocket clients watch (default 100: 10 per task)")
+    parser.add_argument("--ws-rounds", type=int, default=12,
+                        help="measured steady rounds: one event per task per round")
+    parser.add_argument("--ws-warmup-rounds", type=int, default=2)
+    parser.add_argument("--ws-period-ms", type=float, default=250.0,
+                        help="steady: each task gets an event this often, tasks staggered")
+    parser.add_argument("--ws-burst-rounds", type=int, default=5,
+                        help="burst: every task's event at once (0 to skip)")
+    parser.add_argument("--ws-burst-period-ms", type=float, default=500.0)
+    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL run")
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> dict:
+    args = _parse(argv)
+    began = time.perf_counter()
+    soft, hard = raise_fd_limit()
+    needed = args.ws_clients + 200
+    if soft < needed:
+        raise SystemExit(f"RLIMIT_NOFILE {soft} (hard {hard}) is too low for "
+                         f"{args.ws_clients} websockets; raise it to at least {needed}")
+    report: dict = {
+        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform(), "redis_server": redis_version(),
+                    "rlimit_nofile_bench": [soft, hard]},
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+    }
+    queue: dict = {}
+    report["queue"] = queue
+    bench = Bench()
+    try:
+        step("SQLite system: API + 1 worker")
+        with bench.system("sqlite", bench.sqlite_url()) as system:
+            report["machine"]["rlimit_nofile_api"] = process_fd_limit(system.api.pid)
+            step(f"ours (SQLite): {args.jobs} no-op jobs")
+            queue["ours_sqlite"] = _run(queue_throughput.ours(
+                system.base_url, bench.redis_url, args.jobs, args.concurrency))
+            step(f"websockets: 1 client, then {args.ws_clients} clients on {args.ws_tasks} tasks")
+            report["websocket"] = _run(ws_latency.run(
+                system.base_url, bench.redis_url, clients=args.ws_clients, tasks=args.ws_tasks,
+                rounds=args.ws_rounds, warmup_rounds=args.ws_warmup_rounds,
+                period_s=args.ws_period_ms / 1000, burst_rounds=args.ws_burst_rounds,
+                burst_period_s=args.ws_burst_period_ms / 1000, api_pid=system.api.pid))
+
+        arq_redis = bench.redis_db(1)
+        step(f"arq (defaults, max_jobs=10): {args.jobs} no-op jobs")
+        queue["arq"] = _run(queue_throughput.arq(
+            arq_redis, args.jobs, args.concurrency, bench.tmp / "logs" / "arq-10.log"))
+        step(f"arq (poll_delay={ARQ_FAST_POLL_S}s): {args.jobs} no-op jobs")
+        queue["arq_fast_poll"] = _run(queue_throughput.arq(
+            arq_redis, args.jobs, args.concurrency, bench.tmp / "logs" / "arq-fast.log",
+            poll_delay_s=ARQ_FAST_POLL_S))
+
+        why = "--no-postgres" if args.no_postgres else postgres_reachable()
+        if why:
+            queue["ours_postgres"] = {"skipped": why}
+            print(f"PostgreSQL run skipped: {why}", file=sys.stderr)
+        else:
+            step("PostgreSQL system: API + 1 worker")
+            with bench.postgres() as url, bench.system("postgres", url) as system:
+                step(f"ours (PostgreSQL): {args.jobs} no-op jobs")
+                queue["ours_postgres"] = _run(queue_throughput.ours(
+                    system.base_url, bench.redis_url, args.jobs, args.concurrency))
+    finally:
+        bench.close()
+
+    for name in ("ours_sqlite", "ours_postgres"):
+        ours = queue.get(name, {})
+        if "jobs_per_s" in ours:
+            ours["ratio_vs_arq"] = round(ours["jobs_per_s"] / queue["arq"]["jobs_per_s"], 3)
+            ours["ratio_vs_arq_fast_poll"] = round(
+                ours["jobs_per_s"] / queue["arq_fast_poll"]["jobs_per_s"], 3)
+    report["notes"] = NOTES
+    report["elapsed_s"] = round(time.perf_counter() - began, 1)
+    return report
+
+
+NOTES = [
+    "Ours: per job POST /v1/tasks + POST /v1/tasks/{id}/submit over HTTP (no upload), a database "
+    "write per state transition (QUEUED, INPROGRESS, progress, COMPLETED), a tiny result PNG "
+    "written to local storage, events published on Redis; done = COMPLETED seen on the "
+    "saekdam:task-events channel. Arq: enqueue_job on Redis only; done = result key set. "
+    "Both timed from the first request/enqueue to the last completion, one worker process each "
+    "(ours runs one job at a time, arq up to max_jobs=10 at once), same redis-server, 5 warm-up "
+    "jobs first. arq with its default poll_delay=0.5 s picks up new jobs at most twice a second "
+    "(up to 100 per look), so it is also run with poll_delay=0.01 s (arqF).",
+    "Websockets: every client on its own connection with an Authorization header; the bench "
+    "publishes the frames itself (one per task per round, pipelined) and clients share this "
+    "process and the machine's cores with the API, so latency includes client-side scheduling.",
+]
+
+
+def step(message: str) -> None:
+    print(f"... {message}", file=sys.stderr, flush=True)
+
+
+def _row(cells: list, widths: list[int]) -> str:
+    return "  ".join(
+        str(c).ljust(w) if i == 0 else str(c).rjust(w)
+        for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+    )
+
+
+def render(report: dict) -> str:
+    m, q, cfg = report["machine"], report["queue"], report["config"]
+    lines = [
+        f"Saekdam bench, {report['run_at']}: {m['cpus']} CPUs, Python {m['python']}, "
+        f"redis-server {m['redis_server']}, RLIMIT_NOFILE bench {m['rlimit_nofile_bench'][0]} "
+        f"/ API {m.get('rlimit_nofile_api')}",
+        "",
+        f"1. No-op job throughput: {cfg['jobs']} jobs, {cfg['concurrency']} concurrent "
+        "producers, 1 worker process each, same redis-server",
+    ]
+    widths = [38, 8, 7, 9, 9, 10]
+    lines.append(_row(["queue", "jobs/s", "wall s", "submit s", "ours/arq", "ours/arqF"],
+                      widths))
+    labels = {
+        "ours_sqlite": "ours: HTTP + SQLite + worker",
+        "ours_postgres": "ours: HTTP + PostgreSQL + worker",
+        "arq": "arq: defaults (max_jobs=10, poll 0.5s)",
+        "arq_fast_poll": f"arqF: arq, poll_delay={ARQ_FAST_POLL_S}s",
+    }
+    for key in ("ours_sqlite", "ours_postgres", "arq", "arq_fast_poll"):
+        r = q.get(key)
+        if r is None:
+            continue
+        if "skipped" in r:
+            lines.append(_row([labels[key], "skipped", "", "", "", ""], widths))
+            continue
+        lines.append(_row([labels[key], f"{r['jobs_per_s']:.1f}", f"{r['wall_s']:.2f}",
+                           f"{r['submit_s']:.2f}", _ratio(r.get("ratio_vs_arq")),
+                           _ratio(r.get("ratio_vs_arq_fast_poll"))], widths))
+    if "skipped" in q.get("ours_postgres", {}):
+        lines.append(f"   PostgreSQL skipped: {q['ours_postgres']['skipped']}")
+    lines += [
+        "   ours = HTTP create+submit, DB write per transition, result file, events; "
+        "arq = Redis only.",
+        "",
+    ]
+    ws = report.get("websocket")
+    if ws:
+        b = ws["baseline"]
+        lines.append(
+            "2. Websocket delivery, PUBLISH on Redis -> frame at client (real API, header auth)"
+        )
+        widths = [16, 7, 5, 7, 7, 5, 8, 8, 8, 8]
+        lines.append(_row(["load", "clients", "tasks", "frame/s", "frames", "lost", "p50 ms",
+                           "p99 ms", "max ms", "API cpu"], widths))
+        for label, r in (("steady", b), ("steady", ws["loaded"]), ("burst", ws.get("burst"))):
+            if not r:
+                continue
+            cpu = "" if r["api_cpu_pct"] is None else f"{r['api_cpu_pct']:.0f}%"
+            lines.append(_row([f"{label} {r['period_ms']:.0f}ms", r["clients"], r["tasks"],
+                               f"{r['frames_per_s']:.0f}", r["frames"], r["missing"],
+                               f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}", f"{r['max_ms']:.2f}",
+                               cpu], widths))
+        lo = ws["loaded"]
+        lines += [
+            f"   p50 {lo['clients']}/{b['clients']} clients: {ws['p50_ratio']:.2f}x, p99: "
+            f"{ws['p99_ratio']:.2f}x; {lo['clients']} sockets connected (with snapshot) in "
+            f"{lo['connect_s']:.2f} s",
+            "   steady: one event per task per period, tasks staggered evenly; burst: every "
+            "task at once. Clients share the cores with the API.",
+        ]
+    lines += ["", f"total {report['elapsed_s']:.0f} s; JSON: {report['config']['output']}"]
+    return "\n".join(lines)
+
+
+def _ratio(value) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminate)
+    result = main(sys.argv[1:])
+    output = Path(result["config"]["output"])
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    print(render(result))
