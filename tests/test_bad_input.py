@@ -218,6 +218,8 @@ async def test_unknown_websocket_messages_get_an_error_frame(system, client):
         assert json.loads(await ws.recv())["type"] == "snapshot"
         await ws.send("garbage")
         assert json.loads(await ws.recv())["error"]["code"] == "unknown_message"
+        await ws.send(b"\x00\xff binary")
+        assert json.loads(await ws.recv())["error"]["code"] == "unknown_message"
         await ws.send(json.dumps({"type": "ping"}))
         assert json.loads(await ws.recv()) == {"type": "pong"}
 

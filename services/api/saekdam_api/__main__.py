@@ -13,5 +13,7 @@ if __name__ == "__main__":
         proxy_headers=True,
         ws_ping_interval=20,
         ws_ping_timeout=20,
+        # Clients send only auth and ping frames; anything bigger is a mistake or an attack.
+        ws_max_size=64 * 1024,
         log_config=None,
     )

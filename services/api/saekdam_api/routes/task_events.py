@@ -113,10 +113,12 @@ class TaskStream:
 async def _answer_client_frames(ws: WebSocket) -> None:
     """After auth the client has nothing to say; reply to pings and name mistakes."""
     while True:
-        text = await ws.receive_text()
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
         try:
-            message = json.loads(text)
-            kind = message.get("type") if isinstance(message, dict) else None
+            parsed = json.loads(message.get("text") or "")
+            kind = parsed.get("type") if isinstance(parsed, dict) else None
         except ValueError:
             kind = None
         if kind == "ping":
@@ -126,7 +128,7 @@ async def _answer_client_frames(ws: WebSocket) -> None:
                 "type": "error",
                 "error": {
                     "code": "unknown_message",
-                    "message": 'this socket only accepts {"type": "ping"} after auth',
+                    "message": 'this socket only accepts {"type": "ping"} text frames after auth',
                 },
             }
         await ws.send_text(json.dumps(reply))

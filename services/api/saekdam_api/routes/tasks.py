@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from saekdam_backbone.tasks.models import Task
+from saekdam_backbone.tasks.store import task_event
 
 from ..deps import CurrentUser, TasksDep, rate_limit
 from ..domain.tasks import TaskService
@@ -12,22 +13,13 @@ router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
 
 async def task_out(task: Task, tasks: TaskService) -> TaskOut:
+    event = task_event(task, "snapshot")
     return TaskOut(
+        **event.model_dump(exclude={"type", "task_id", "results"}),
         task_id=task.id,
-        status=task.status,
         kind=task.kind,
         params=task.params,
-        seq=task.seq,
-        progress=task.progress,
-        stage=task.stage,
-        step=task.step,
-        total_steps=task.total_steps,
-        eta_s=task.eta_s,
-        attempt=task.attempt,
-        error={"code": task.error_code, "message": task.error_message or ""}
-        if task.status == "FAILED" and task.error_code
-        else None,
-        results=await tasks.public_results(task.results) if task.status == "COMPLETED" else None,
+        results=await tasks.public_results(event.results),
         created_at=task.created_at,
         submitted_at=task.submitted_at,
         started_at=task.started_at,

@@ -1,0 +1,28 @@
+"""Reading inputs and storing results as images: what every image job does at its edges."""
+
+import numpy as np
+
+from saekdam_backbone.storage.base import ObjectNotFound
+from saekdam_contracts.events import ResultItem
+
+from ..context import InputRef, JobContext
+from ..errors import JobError
+from ..pipelines.codec import decode_image, encode_jpeg
+
+
+def read_image(ctx: JobContext, ref: InputRef) -> np.ndarray:
+    """The upload as a BGR array; a missing or unreadable upload fails the job for good."""
+    try:
+        data = ctx.read_input(ref)
+    except ObjectNotFound:
+        raise JobError("input_missing", f"upload {ref.upload_id} is no longer stored") from None
+    try:
+        return decode_image(data)
+    except ValueError:
+        message = f"upload {ref.upload_id} is not a readable image"
+        raise JobError("input_undecodable", message) from None
+
+
+def save_jpeg(ctx: JobContext, name: str, image: np.ndarray) -> ResultItem:
+    height, width = image.shape[:2]
+    return ctx.save_result(name, encode_jpeg(image, quality=92), "image/jpeg", width, height)

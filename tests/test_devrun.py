@@ -1,0 +1,46 @@
+"""`make run`'s supervisor on embedded defaults: its own Redis, SQLite, local storage."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import psutil
+import pytest
+from skimage import data as skdata
+
+from infra.processes import REPO, free_port, port_open, wait_for
+from tests.fixtures.client import Client, png_bytes
+
+pytestmark = pytest.mark.slow
+
+
+async def test_make_run_serves_a_job_and_ctrl_c_leaves_nothing_behind(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        # Nothing listens here, so the supervisor must start a Redis of its own.
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+        "STORAGE_LOCAL_ROOT": str(tmp_path / "storage"),
+    }
+    run = subprocess.Popen([sys.executable, "-m", "infra.devrun"], cwd=REPO, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: port_open("127.0.0.1", port), 60, "make run did not serve")
+        children = psutil.Process(run.pid).children(recursive=True)
+        assert any("redis-server" in " ".join(c.cmdline()) for c in children)
+
+        client = await Client(f"http://127.0.0.1:{port}").as_guest()
+        task_id = await client.create_task()
+        await client.upload(task_id, png_bytes(skdata.astronaut()))
+        await client.submit(task_id, "filter", {"filter": "pencil_color"})
+        frames = await client.events(task_id)
+        assert frames[-1]["status"] == "COMPLETED"
+    finally:
+        run.send_signal(signal.SIGINT)
+        assert run.wait(30) == 0
+    gone, alive = psutil.wait_procs(children, timeout=5)
+    assert alive == []
+    assert not port_open("127.0.0.1", port)
