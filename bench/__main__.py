@@ -31,20 +31,50 @@ def _run(coro):
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--jobs", type=int, default=int(os.environ.get("BENCH_JOBS", 200)),
-                        help="no-op jobs per queue run (default 200)")
-    parser.add_argument("--concurrency", type=int, default=8,
-                        help="concurrent producers submitting/enqueueing (default 8)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=int(os.environ.get("BENCH_JOBS", 200)),
+        help="no-op jobs per queue run (default 200)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="measured batches per queue run; the median is reported",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        help="concurrent producers submitting/enqueueing (default 8)",
+    )
     parser.add_argument("--ws-clients", type=int, default=1000)
-    parser.add_argument("--ws-tasks", type=int, default=100,
-                        help="tasks the websocket clients watch (default 100: 10 per task)")
-    parser.add_argument("--ws-rounds", type=int, default=12,
-                        help="measured steady rounds: one event per task per round")
+    parser.add_argument(
+        "--ws-tasks",
+        type=int,
+        default=100,
+        help="tasks the websocket clients watch (default 100: 10 per task)",
+    )
+    parser.add_argument(
+        "--ws-rounds",
+        type=int,
+        default=12,
+        help="measured steady rounds: one event per task per round",
+    )
     parser.add_argument("--ws-warmup-rounds", type=int, default=2)
-    parser.add_argument("--ws-period-ms", type=float, default=250.0,
-                        help="steady: each task gets an event this often, tasks staggered")
-    parser.add_argument("--ws-burst-rounds", type=int, default=5,
-                        help="burst: every task's event at once (0 to skip)")
+    parser.add_argument(
+        "--ws-period-ms",
+        type=float,
+        default=250.0,
+        help="steady: each task gets an event this often, tasks staggered",
+    )
+    parser.add_argument(
+        "--ws-burst-rounds",
+        type=int,
+        default=5,
+        help="burst: every task's event at once (0 to skip)",
+    )
     parser.add_argument("--ws-burst-period-ms", type=float, default=500.0)
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL run")
     parser.add_argument("--output", type=Path, default=OUTPUT)
@@ -57,13 +87,20 @@ def main(argv: list[str]) -> dict:
     soft, hard = raise_fd_limit()
     needed = args.ws_clients + 200
     if soft < needed:
-        raise SystemExit(f"RLIMIT_NOFILE {soft} (hard {hard}) is too low for "
-                         f"{args.ws_clients} websockets; raise it to at least {needed}")
+        raise SystemExit(
+            f"RLIMIT_NOFILE {soft} (hard {hard}) is too low for "
+            f"{args.ws_clients} websockets; raise it to at least {needed}"
+        )
     report: dict = {
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(), "redis_server": redis_version(),
-                    "rlimit_nofile_bench": [soft, hard]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "redis_server": redis_version(),
+            "rlimit_nofile_bench": [soft, hard],
+            "loadavg_start": round(os.getloadavg()[0], 2),
+        },
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
     }
     queue: dict = {}
@@ -74,23 +111,49 @@ def main(argv: list[str]) -> dict:
         with bench.system("sqlite", bench.sqlite_url()) as system:
             report["machine"]["rlimit_nofile_api"] = process_fd_limit(system.api.pid)
             step(f"ours (SQLite): {args.jobs} no-op jobs")
-            queue["ours_sqlite"] = _run(queue_throughput.ours(
-                system.base_url, bench.redis_url, args.jobs, args.concurrency))
+            queue["ours_sqlite"] = _run(
+                queue_throughput.ours(
+                    system.base_url, bench.redis_url, args.jobs, args.concurrency, args.repeat
+                )
+            )
             step(f"websockets: 1 client, then {args.ws_clients} clients on {args.ws_tasks} tasks")
-            report["websocket"] = _run(ws_latency.run(
-                system.base_url, bench.redis_url, clients=args.ws_clients, tasks=args.ws_tasks,
-                rounds=args.ws_rounds, warmup_rounds=args.ws_warmup_rounds,
-                period_s=args.ws_period_ms / 1000, burst_rounds=args.ws_burst_rounds,
-                burst_period_s=args.ws_burst_period_ms / 1000, api_pid=system.api.pid))
+            report["websocket"] = _run(
+                ws_latency.run(
+                    system.base_url,
+                    bench.redis_url,
+                    clients=args.ws_clients,
+                    tasks=args.ws_tasks,
+                    rounds=args.ws_rounds,
+                    warmup_rounds=args.ws_warmup_rounds,
+                    period_s=args.ws_period_ms / 1000,
+                    burst_rounds=args.ws_burst_rounds,
+                    burst_period_s=args.ws_burst_period_ms / 1000,
+                    api_pid=system.api.pid,
+                )
+            )
 
         arq_redis = bench.redis_db(1)
         step(f"arq (defaults, max_jobs=10): {args.jobs} no-op jobs")
-        queue["arq"] = _run(queue_throughput.arq(
-            arq_redis, args.jobs, args.concurrency, bench.tmp / "logs" / "arq-10.log"))
+        queue["arq"] = _run(
+            queue_throughput.arq(
+                arq_redis,
+                args.jobs,
+                args.concurrency,
+                bench.tmp / "logs" / "arq-10.log",
+                args.repeat,
+            )
+        )
         step(f"arq (poll_delay={ARQ_FAST_POLL_S}s): {args.jobs} no-op jobs")
-        queue["arq_fast_poll"] = _run(queue_throughput.arq(
-            arq_redis, args.jobs, args.concurrency, bench.tmp / "logs" / "arq-fast.log",
-            poll_delay_s=ARQ_FAST_POLL_S))
+        queue["arq_fast_poll"] = _run(
+            queue_throughput.arq(
+                arq_redis,
+                args.jobs,
+                args.concurrency,
+                bench.tmp / "logs" / "arq-fast.log",
+                args.repeat,
+                poll_delay_s=ARQ_FAST_POLL_S,
+            )
+        )
 
         why = "--no-postgres" if args.no_postgres else postgres_reachable()
         if why:
@@ -100,8 +163,11 @@ def main(argv: list[str]) -> dict:
             step("PostgreSQL system: API + 1 worker")
             with bench.postgres() as url, bench.system("postgres", url) as system:
                 step(f"ours (PostgreSQL): {args.jobs} no-op jobs")
-                queue["ours_postgres"] = _run(queue_throughput.ours(
-                    system.base_url, bench.redis_url, args.jobs, args.concurrency))
+                queue["ours_postgres"] = _run(
+                    queue_throughput.ours(
+                        system.base_url, bench.redis_url, args.jobs, args.concurrency, args.repeat
+                    )
+                )
     finally:
         bench.close()
 
@@ -110,8 +176,10 @@ def main(argv: list[str]) -> dict:
         if "jobs_per_s" in ours:
             ours["ratio_vs_arq"] = round(ours["jobs_per_s"] / queue["arq"]["jobs_per_s"], 3)
             ours["ratio_vs_arq_fast_poll"] = round(
-                ours["jobs_per_s"] / queue["arq_fast_poll"]["jobs_per_s"], 3)
+                ours["jobs_per_s"] / queue["arq_fast_poll"]["jobs_per_s"], 3
+            )
     report["notes"] = NOTES
+    report["machine"]["loadavg_end"] = round(os.getloadavg()[0], 2)
     report["elapsed_s"] = round(time.perf_counter() - began, 1)
     return report
 
@@ -125,9 +193,12 @@ NOTES = [
     "(ours runs one job at a time, arq up to max_jobs=10 at once), same redis-server, 5 warm-up "
     "jobs first. arq with its default poll_delay=0.5 s picks up new jobs at most twice a second "
     "(up to 100 per look), so it is also run with poll_delay=0.01 s (arqF).",
-    "Websockets: every client on its own connection with an Authorization header; the bench "
-    "publishes the frames itself (one per task per round, pipelined) and clients share this "
-    "process and the machine's cores with the API, so latency includes client-side scheduling.",
+    "Websockets: every client on its own connection with an Authorization header, snapshot read "
+    "first; the bench publishes TaskEvent frames itself (seq above the snapshot's) and times "
+    "PUBLISH -> receipt with one clock. steady: one event per task per period, the tasks' "
+    "publishes staggered evenly; burst: all tasks' events in one pipelined batch. The 1-client "
+    "baseline gets an event every 50 ms for more samples. Clients run in this process (uvloop, "
+    "cyclic GC paused while measuring) on the same cores as the API.",
 ]
 
 
@@ -147,14 +218,19 @@ def render(report: dict) -> str:
     lines = [
         f"Saekdam bench, {report['run_at']}: {m['cpus']} CPUs, Python {m['python']}, "
         f"redis-server {m['redis_server']}, RLIMIT_NOFILE bench {m['rlimit_nofile_bench'][0]} "
-        f"/ API {m.get('rlimit_nofile_api')}",
+        f"/ API {m.get('rlimit_nofile_api')}, load average at start {m['loadavg_start']}",
         "",
-        f"1. No-op job throughput: {cfg['jobs']} jobs, {cfg['concurrency']} concurrent "
-        "producers, 1 worker process each, same redis-server",
+        f"1. No-op job throughput: {cfg['jobs']} jobs per batch, median of {cfg['repeat']} "
+        f"batches, {cfg['concurrency']} concurrent producers, 1 worker process each, same "
+        "redis-server; first request -> last completion",
     ]
-    widths = [38, 8, 7, 9, 9, 10]
-    lines.append(_row(["queue", "jobs/s", "wall s", "submit s", "ours/arq", "ours/arqF"],
-                      widths))
+    widths = [38, 7, 13, 7, 9, 9, 10]
+    lines.append(
+        _row(
+            ["queue", "jobs/s", "all batches", "wall s", "submit s", "ours/arq", "ours/arqF"],
+            widths,
+        )
+    )
     labels = {
         "ours_sqlite": "ours: HTTP + SQLite + worker",
         "ours_postgres": "ours: HTTP + PostgreSQL + worker",
@@ -166,11 +242,23 @@ def render(report: dict) -> str:
         if r is None:
             continue
         if "skipped" in r:
-            lines.append(_row([labels[key], "skipped", "", "", "", ""], widths))
+            lines.append(_row([labels[key], "skipped", "", "", "", "", ""], widths))
             continue
-        lines.append(_row([labels[key], f"{r['jobs_per_s']:.1f}", f"{r['wall_s']:.2f}",
-                           f"{r['submit_s']:.2f}", _ratio(r.get("ratio_vs_arq")),
-                           _ratio(r.get("ratio_vs_arq_fast_poll"))], widths))
+        runs = r["runs_jobs_per_s"]
+        lines.append(
+            _row(
+                [
+                    labels[key],
+                    f"{r['jobs_per_s']:.1f}",
+                    f"{min(runs):.0f}-{max(runs):.0f}",
+                    f"{r['wall_s']:.2f}",
+                    f"{r['submit_s']:.2f}",
+                    _ratio(r.get("ratio_vs_arq")),
+                    _ratio(r.get("ratio_vs_arq_fast_poll")),
+                ],
+                widths,
+            )
+        )
     if "skipped" in q.get("ours_postgres", {}):
         lines.append(f"   PostgreSQL skipped: {q['ours_postgres']['skipped']}")
     lines += [
@@ -185,16 +273,44 @@ def render(report: dict) -> str:
             "2. Websocket delivery, PUBLISH on Redis -> frame at client (real API, header auth)"
         )
         widths = [16, 7, 5, 7, 7, 5, 8, 8, 8, 8]
-        lines.append(_row(["load", "clients", "tasks", "frame/s", "frames", "lost", "p50 ms",
-                           "p99 ms", "max ms", "API cpu"], widths))
+        lines.append(
+            _row(
+                [
+                    "load",
+                    "clients",
+                    "tasks",
+                    "frame/s",
+                    "frames",
+                    "lost",
+                    "p50 ms",
+                    "p99 ms",
+                    "max ms",
+                    "API cpu",
+                ],
+                widths,
+            )
+        )
         for label, r in (("steady", b), ("steady", ws["loaded"]), ("burst", ws.get("burst"))):
             if not r:
                 continue
             cpu = "" if r["api_cpu_pct"] is None else f"{r['api_cpu_pct']:.0f}%"
-            lines.append(_row([f"{label} {r['period_ms']:.0f}ms", r["clients"], r["tasks"],
-                               f"{r['frames_per_s']:.0f}", r["frames"], r["missing"],
-                               f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}", f"{r['max_ms']:.2f}",
-                               cpu], widths))
+            lines.append(
+                _row(
+                    [
+                        f"{label} {r['period_ms']:.0f}ms",
+                        r["clients"],
+                        r["tasks"],
+                        f"{r['frames_per_s']:.0f}",
+                        r["frames"],
+                        r["missing"],
+                        f"{r['p50_ms']:.2f}",
+                        f"{r['p99_ms']:.2f}",
+                        f"{r['max_ms']:.2f}",
+                        cpu,
+                    ],
+                    widths,
+                )
+            )
         lo = ws["loaded"]
         lines += [
             f"   p50 {lo['clients']}/{b['clients']} clients: {ws['p50_ratio']:.2f}x, p99: "

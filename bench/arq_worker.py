@@ -16,6 +16,8 @@ async def noop(ctx) -> None:
 
 class WorkerSettings:
     functions = [noop]
-    redis_settings = RedisSettings.from_dsn(os.environ.get("BENCH_ARQ_REDIS", "redis://127.0.0.1:6379/1"))
+    redis_settings = RedisSettings.from_dsn(
+        os.environ.get("BENCH_ARQ_REDIS", "redis://127.0.0.1:6379/1")
+    )
     max_jobs = int(os.environ.get("BENCH_ARQ_MAX_JOBS", "10"))
     poll_delay = float(os.environ.get("BENCH_ARQ_POLL_DELAY", "0.5"))

@@ -89,8 +89,12 @@ class Bench:
         """The real API process and one real worker process, the way the e2e tests run them."""
         root = self.tmp / name
         system = start_system(
-            root, database_url=database_url, redis_url=self.redis_url,
-            storage_env=storage_env("local", root, None), workers=1, **overrides,
+            root,
+            database_url=database_url,
+            redis_url=self.redis_url,
+            storage_env=storage_env("local", root, None),
+            workers=1,
+            **overrides,
         )
         try:
             log = system.log_dir / "worker-0.log"

@@ -33,6 +33,12 @@ WARMUP_JOBS = 5
 FAILED = {"FAILED", "CANCELLED"}
 
 
+def _median_of(runs: list[dict]) -> dict:
+    """The median run by jobs/s (repeat is odd by default), with every run's rate kept."""
+    ordered = sorted(runs, key=lambda r: r["jobs_per_s"])
+    return {**ordered[len(ordered) // 2], "runs_jobs_per_s": [r["jobs_per_s"] for r in runs]}
+
+
 def _summary(n: int, started: float, submitted: float, finished: float) -> dict:
     wall = finished - started
     return {
@@ -46,8 +52,9 @@ def _summary(n: int, started: float, submitted: float, finished: float) -> dict:
 # -- ours --------------------------------------------------------------------------------
 
 
-async def ours(base_url: str, redis_url: str, n: int, concurrency: int,
-               timeout_s: float = 120) -> dict:
+async def ours(
+    base_url: str, redis_url: str, n: int, concurrency: int, repeat: int = 1, timeout_s: float = 120
+) -> dict:
     redis = Redis.from_url(redis_url)
     pubsub = redis.pubsub(ignore_subscribe_messages=True)
     await pubsub.subscribe(TASK_EVENTS_CHANNEL)
@@ -76,8 +83,9 @@ async def ours(base_url: str, redis_url: str, n: int, concurrency: int,
                     if created.status_code != 201:
                         raise RuntimeError(f"create task: {created.status_code} {created.text}")
                     task_id = created.json()["task_id"]
-                    sent = await http.post(f"/v1/tasks/{task_id}/submit",
-                                           json={"kind": "noop", "params": {"steps": 1}})
+                    sent = await http.post(
+                        f"/v1/tasks/{task_id}/submit", json={"kind": "noop", "params": {"steps": 1}}
+                    )
                     if sent.status_code != 202:
                         raise RuntimeError(f"submit: {sent.status_code} {sent.text}")
                     ids.append(task_id)
@@ -98,7 +106,7 @@ async def ours(base_url: str, redis_url: str, n: int, concurrency: int,
                 return _summary(count, started, submitted, max(completed[t] for t in ids))
 
             await batch(WARMUP_JOBS)
-            return await batch(n)
+            return _median_of([await batch(n) for _ in range(repeat)])
     finally:
         listener.cancel()
         await asyncio.gather(listener, return_exceptions=True)
@@ -109,21 +117,42 @@ async def ours(base_url: str, redis_url: str, n: int, concurrency: int,
 # -- arq ---------------------------------------------------------------------------------
 
 
-def start_arq_worker(redis_url: str, log_path: Path, max_jobs: int,
-                     poll_delay_s: float) -> subprocess.Popen:
+def start_arq_worker(
+    redis_url: str, log_path: Path, max_jobs: int, poll_delay_s: float
+) -> subprocess.Popen:
     """arq's own CLI, one process, its defaults apart from what is passed here."""
-    env = {**os.environ, "BENCH_ARQ_REDIS": redis_url, "BENCH_ARQ_MAX_JOBS": str(max_jobs),
-           "BENCH_ARQ_POLL_DELAY": str(poll_delay_s)}
+    env = {
+        **os.environ,
+        "BENCH_ARQ_REDIS": redis_url,
+        "BENCH_ARQ_MAX_JOBS": str(max_jobs),
+        "BENCH_ARQ_POLL_DELAY": str(poll_delay_s),
+    }
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "arq", "bench.arq_worker.WorkerSettings"],
-            env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+            env=env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
 
 
-async def arq(redis_url: str, n: int, concurrency: int, log_path: Path, max_jobs: int = 10,
-              poll_delay_s: float = 0.5, timeout_s: float = 120) -> dict:
+def _check_alive(worker: subprocess.Popen, log_path: Path) -> None:
+    if worker.poll() is not None:
+        raise RuntimeError("arq worker exited:\n" + log_path.read_text()[-3000:])
+
+
+async def arq(
+    redis_url: str,
+    n: int,
+    concurrency: int,
+    log_path: Path,
+    repeat: int = 1,
+    max_jobs: int = 10,
+    poll_delay_s: float = 0.5,
+    timeout_s: float = 120,
+) -> dict:
     """arq's defaults are max_jobs=10 and poll_delay=0.5 s (the worker looks for new jobs at
     most every poll_delay, taking up to 100 ids per look)."""
     pool = await create_pool(RedisSettings.from_dsn(redis_url))
@@ -148,18 +177,16 @@ async def arq(redis_url: str, n: int, concurrency: int, log_path: Path, max_jobs
             submitted = time.perf_counter()
             async with asyncio.timeout(timeout_s):
                 while await pool.exists(*keys) < count:
-                    if worker.poll() is not None:
-                        raise RuntimeError("arq worker exited:\n" + log_path.read_text()[-3000:])
+                    _check_alive(worker, log_path)
                     await asyncio.sleep(POLL_S)
             return _summary(count, started, submitted, time.perf_counter())
 
         async with asyncio.timeout(60):
             while not await pool.exists(health_key):
-                if worker.poll() is not None:
-                    raise RuntimeError("arq worker exited:\n" + log_path.read_text()[-3000:])
+                _check_alive(worker, log_path)
                 await asyncio.sleep(0.05)
         await batch(WARMUP_JOBS)
-        result = await batch(n)
+        result = _median_of([await batch(n) for _ in range(repeat)])
         result["max_jobs"] = max_jobs
         result["poll_delay_s"] = poll_delay_s
         return result

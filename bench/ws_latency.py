@@ -13,6 +13,7 @@ process. Two load shapes, on the same connections:
 """
 
 import asyncio
+import gc
 import json
 import os
 import statistics
@@ -28,6 +29,8 @@ from saekdam_contracts.redis_keys import TASK_EVENTS_CHANNEL
 from saekdam_contracts.status import TaskStatus
 
 CONNECT_CONCURRENCY = 100
+BASELINE_ROUNDS = 40
+BASELINE_PERIOD_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -80,12 +83,25 @@ async def create_tasks(http: httpx.AsyncClient, count: int) -> list[str]:
 
 
 def _frame(task_id: str, seq: int) -> str:
-    return TaskEvent(type="progress", task_id=task_id, seq=seq, status=TaskStatus.INPROGRESS,
-                     progress=0.5, stage="bench").model_dump_json()
+    return TaskEvent(
+        type="progress",
+        task_id=task_id,
+        seq=seq,
+        status=TaskStatus.INPROGRESS,
+        progress=0.5,
+        stage="bench",
+    ).model_dump_json()
 
 
-async def measure(base_url: str, redis_url: str, token: str, task_ids: list[str], clients: int,
-                  phases: list[Phase], api_pid: int | None = None) -> list[dict]:
+async def measure(
+    base_url: str,
+    redis_url: str,
+    token: str,
+    task_ids: list[str],
+    clients: int,
+    phases: list[Phase],
+    api_pid: int | None = None,
+) -> list[dict]:
     """`clients` websockets spread evenly over `task_ids`, then each phase's publishes."""
     ws_base = base_url.replace("http://", "ws://", 1)
     headers = {"Authorization": f"Bearer {token}"}
@@ -96,8 +112,11 @@ async def measure(base_url: str, redis_url: str, token: str, task_ids: list[str]
     async def connect(watcher: Watcher):
         async with sem:
             ws = await websockets.connect(
-                f"{ws_base}/v1/tasks/{watcher.task_id}/events", additional_headers=headers,
-                ping_interval=None, open_timeout=60, max_queue=None,
+                f"{ws_base}/v1/tasks/{watcher.task_id}/events",
+                additional_headers=headers,
+                ping_interval=None,
+                open_timeout=60,
+                max_queue=None,
             )
             sockets.append(ws)
             snapshot = json.loads(await asyncio.wait_for(ws.recv(), 30))
@@ -115,6 +134,10 @@ async def measure(base_url: str, redis_url: str, token: str, task_ids: list[str]
             pending = [group.create_task(connect(w)) for w in watchers]
         connections = [p.result() for p in pending]
         connect_s = time.perf_counter() - connect_started
+        # This process holds every client; its cyclic GC walking them all stalls the event
+        # loop for a few hundred ms and would be counted as delivery latency. Not the API's.
+        gc.collect()
+        gc.disable()
 
         base_seq: dict[str, int] = {}
         for w in watchers:
@@ -131,8 +154,9 @@ async def measure(base_url: str, redis_url: str, token: str, task_ids: list[str]
                 if seq >= last:
                     return
 
-        readers = [asyncio.create_task(read(ws, w))
-                   for ws, w in zip(connections, watchers, strict=True)]
+        readers = [
+            asyncio.create_task(read(ws, w)) for ws, w in zip(connections, watchers, strict=True)
+        ]
         await redis.ping()
         offset = 0
         for phase in phases:
@@ -167,13 +191,26 @@ async def measure(base_url: str, redis_url: str, token: str, task_ids: list[str]
                         break
                     await asyncio.sleep(0.01)
             cpu_after, wall_after = _cpu_s(api_pid), time.perf_counter()
-            results.append(_summarise(phase, watchers, base_seq, offset, published, len(tasks),
-                                      connect_s, cpu_before, cpu_after, wall_after - wall_before))
+            results.append(
+                _summarise(
+                    phase,
+                    watchers,
+                    base_seq,
+                    offset,
+                    published,
+                    len(tasks),
+                    connect_s,
+                    cpu_before,
+                    cpu_after,
+                    wall_after - wall_before,
+                )
+            )
             offset += phase.total
         done, _ = await asyncio.wait(readers, timeout=10)
         for reader in done:
             reader.result()
     finally:
+        gc.enable()
         for reader in readers:
             reader.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
@@ -182,10 +219,20 @@ async def measure(base_url: str, redis_url: str, token: str, task_ids: list[str]
     return results
 
 
-def _summarise(phase: Phase, watchers: list[Watcher], base_seq: dict[str, int], offset: int,
-               published: dict[tuple[str, int], float], tasks: int, connect_s: float,
-               cpu_before: float | None, cpu_after: float | None, wall_s: float) -> dict:
+def _summarise(
+    phase: Phase,
+    watchers: list[Watcher],
+    base_seq: dict[str, int],
+    offset: int,
+    published: dict[tuple[str, int], float],
+    tasks: int,
+    connect_s: float,
+    cpu_before: float | None,
+    cpu_after: float | None,
+    wall_s: float,
+) -> dict:
     latencies: list[float] = []
+    round_max = [0.0] * phase.rounds
     missing = 0
     for w in watchers:
         for r in range(phase.warmup_rounds, phase.total):
@@ -194,7 +241,10 @@ def _summarise(phase: Phase, watchers: list[Watcher], base_seq: dict[str, int], 
             if at is None:
                 missing += 1
             else:
-                latencies.append((at - published[(w.task_id, seq)]) * 1000)
+                latency = (at - published[(w.task_id, seq)]) * 1000
+                latencies.append(latency)
+                i = r - phase.warmup_rounds
+                round_max[i] = max(round_max[i], latency)
     latencies.sort()
     if not latencies:
         raise RuntimeError(f"{phase.name}: no frame arrived")
@@ -214,12 +264,23 @@ def _summarise(phase: Phase, watchers: list[Watcher], base_seq: dict[str, int], 
         "p99_ms": round(_percentile(latencies, 0.99), 3),
         "max_ms": round(latencies[-1], 3),
         "mean_ms": round(statistics.fmean(latencies), 3),
+        "round_max_ms": [round(x, 2) for x in round_max],
     }
 
 
-async def run(base_url: str, redis_url: str, *, clients: int, tasks: int, rounds: int,
-              warmup_rounds: int, period_s: float, burst_rounds: int, burst_period_s: float,
-              api_pid: int | None = None) -> dict:
+async def run(
+    base_url: str,
+    redis_url: str,
+    *,
+    clients: int,
+    tasks: int,
+    rounds: int,
+    warmup_rounds: int,
+    period_s: float,
+    burst_rounds: int,
+    burst_period_s: float,
+    api_pid: int | None = None,
+) -> dict:
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
         response = await http.post("/v1/auth/guest")
         response.raise_for_status()
@@ -228,7 +289,9 @@ async def run(base_url: str, redis_url: str, *, clients: int, tasks: int, rounds
         baseline_tasks = await create_tasks(http, 1)
         loaded_tasks = await create_tasks(http, tasks)
     steady = Phase("steady", rounds, warmup_rounds, period_s, burst=False)
-    (baseline,) = await measure(base_url, redis_url, token, baseline_tasks, 1, [steady], api_pid)
+    # One client: the same frames, more often, for enough samples (it is idle either way).
+    single = Phase("steady", BASELINE_ROUNDS, warmup_rounds, BASELINE_PERIOD_S, burst=False)
+    (baseline,) = await measure(base_url, redis_url, token, baseline_tasks, 1, [single], api_pid)
     phases = [steady]
     if burst_rounds:
         phases.append(Phase("burst", burst_rounds, 1, burst_period_s, burst=True))

@@ -1,5 +1,6 @@
 """`make run`'s supervisor on embedded defaults: its own Redis, SQLite, local storage."""
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -25,10 +26,18 @@ async def test_make_run_serves_a_job_and_ctrl_c_leaves_nothing_behind(tmp_path):
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
         "STORAGE_LOCAL_ROOT": str(tmp_path / "storage"),
     }
-    run = subprocess.Popen([sys.executable, "-m", "infra.devrun"], cwd=REPO, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = await asyncio.to_thread(
+        subprocess.Popen,
+        [sys.executable, "-m", "infra.devrun"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        wait_for(lambda: port_open("127.0.0.1", port), 60, "make run did not serve")
+        await asyncio.to_thread(
+            wait_for, lambda: port_open("127.0.0.1", port), 60, "make run did not serve"
+        )
         children = psutil.Process(run.pid).children(recursive=True)
         assert any("redis-server" in " ".join(c.cmdline()) for c in children)
 
@@ -40,7 +49,7 @@ async def test_make_run_serves_a_job_and_ctrl_c_leaves_nothing_behind(tmp_path):
         assert frames[-1]["status"] == "COMPLETED"
     finally:
         run.send_signal(signal.SIGINT)
-        assert run.wait(30) == 0
-    gone, alive = psutil.wait_procs(children, timeout=5)
+        assert await asyncio.to_thread(run.wait, 30) == 0
+    _gone, alive = await asyncio.to_thread(psutil.wait_procs, children, timeout=5)
     assert alive == []
     assert not port_open("127.0.0.1", port)
