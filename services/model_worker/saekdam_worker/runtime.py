@@ -178,8 +178,9 @@ class Worker:
         try:
             try:
                 handler, params = self._prepare(task.kind, task.params)
-                # Whatever an earlier, dead attempt stored is not a result of this task.
-                await asyncio.to_thread(self._storage.delete_prefix, f"results/{task.id}/")
+                if job.attempt > 1:
+                    # Whatever an earlier, dead attempt stored is not a result of this task.
+                    await asyncio.to_thread(self._storage.delete_prefix, f"results/{task.id}/")
                 ctx = JobContext(
                     task_id=task.id,
                     attempt=job.attempt,

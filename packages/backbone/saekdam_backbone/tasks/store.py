@@ -162,8 +162,7 @@ class TaskStore:
                 and_(Task.status == TaskStatus.INPROGRESS, Task.lease_until < now),
             ),
         )
-        event = await self._transition(
-            "status",
+        task = await self._update(
             and_(claimable, Task.charged_attempts < Task.max_attempts),
             status=TaskStatus.INPROGRESS,
             attempt=Task.attempt + 1,
@@ -179,9 +178,8 @@ class TaskStore:
             error_code=None,
             error_message=None,
         )
-        if event is not None:
-            task = await self.get(task_id)
-            return Claim(task=task, event=event) if task is not None else None
+        if task is not None:
+            return Claim(task=task, event=task_event(task, "status"))
         exhausted = await self._transition(
             "status",
             and_(claimable, Task.charged_attempts >= Task.max_attempts),
@@ -290,6 +288,11 @@ class TaskStore:
         )
 
     async def _transition(self, frame_type: FrameType, guard, **values: Any) -> TaskEvent | None:
+        task = await self._update(guard, **values)
+        return task_event(task, frame_type) if task is not None else None
+
+    async def _update(self, guard, **values: Any) -> Task | None:
+        """One guarded change: the updated row, or None if the guard no longer holds."""
         statement = (
             update(Task)
             .where(guard, Task.status.not_in(TERMINAL_STATUSES))
@@ -298,5 +301,4 @@ class TaskStore:
             .execution_options(synchronize_session=False)
         )
         async with self._sessions() as session, session.begin():
-            task = (await session.scalars(statement)).one_or_none()
-            return task_event(task, frame_type) if task is not None else None
+            return (await session.scalars(statement)).one_or_none()
