@@ -8,6 +8,8 @@ from pydantic import Field
 
 from saekdam_backbone.settings import BackboneSettings
 
+from .models.settings import ModelSettings
+
 
 def _default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
@@ -28,6 +30,8 @@ class WorkerSettings(BackboneSettings):
     # On SIGTERM, let a running job finish for this long before giving it back.
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     metrics_port: int = Field(default=0, ge=0, le=65535)
+
+    models: ModelSettings = Field(default_factory=ModelSettings)
 
 
 @lru_cache

@@ -8,7 +8,7 @@ import asyncio
 from collections import Counter
 
 from saekdam_backbone.storage.base import ObjectStorage
-from saekdam_contracts.jobs import MAX_IMAGE_PIXELS, JobSpec
+from saekdam_contracts.jobs import MAX_IMAGE_PIXELS, JobSpec, UploadCounts
 
 from ..db.models import Upload
 from ..errors import PayloadTooLarge, Unprocessable
@@ -17,13 +17,13 @@ from .uploads import EXPIRY_SKEW, is_expired
 
 
 async def verify_task_inputs(
-    spec: JobSpec, uploads: list[Upload], storage: ObjectStorage
+    spec: JobSpec, needs: UploadCounts, uploads: list[Upload], storage: ObjectStorage
 ) -> list[dict]:
     """Return the job's input list, or raise the precise 4xx for the first problem."""
     present: list[dict] = []
     absent: dict[str, list[Upload]] = {}
     for upload in uploads:
-        if upload.role not in spec.inputs:
+        if upload.role not in needs:
             raise Unprocessable(
                 "upload_role_unexpected",
                 f"a {spec.kind} job takes no {upload.role!r} upload (upload {upload.id})",
@@ -35,7 +35,7 @@ async def verify_task_inputs(
             present.append(verified)
 
     counts = Counter(item["role"] for item in present)
-    for role, (least, most) in spec.inputs.items():
+    for role, (least, most) in needs.items():
         have = counts.get(role, 0)
         if have > most:
             raise Unprocessable(

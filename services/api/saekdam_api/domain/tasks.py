@@ -11,7 +11,7 @@ from saekdam_backbone.storage.base import ObjectStorage
 from saekdam_backbone.tasks.models import Task
 from saekdam_backbone.tasks.store import TaskStore
 from saekdam_contracts.events import PublicResult, ResultItem, TaskEvent
-from saekdam_contracts.jobs import JOB_SPECS, JobSpec
+from saekdam_contracts.jobs import JOB_SPECS, JobSpec, Params
 from saekdam_contracts.queue import JobMessage
 from saekdam_contracts.status import TaskStatus
 
@@ -122,9 +122,9 @@ class TaskService:
         return spec
 
     @staticmethod
-    def _validate_params(spec: JobSpec, params: dict) -> dict:
+    def _validate_params(spec: JobSpec, params: dict) -> Params:
         try:
-            return spec.params.model_validate(params).model_dump(mode="json")
+            return spec.params.model_validate(params)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}"

@@ -1,0 +1,1 @@
+"""Model sources, device choice, loading (local only) and the download command."""
