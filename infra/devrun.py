@@ -51,24 +51,14 @@ def build_env() -> dict[str, str]:
     env.setdefault("PUBLIC_BASE_URL", os.environ.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}"))
     env["PORT"] = port
     env.setdefault("LOG_JSON", os.environ.get("LOG_JSON", "false"))
+    env.setdefault("WORKER_METRICS_PORT", os.environ.get("WORKER_METRICS_PORT", "9101"))
     return env
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="devrun: %(message)s")
     env = build_env()
-    started = []
-    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    if not redis_reachable(redis_url):
-        redis, redis_url = start_redis(VAR / "redis")
-        started.append(redis)
-        log.info("started a private redis-server at %s", redis_url)
-    env["REDIS_URL"] = redis_url
-
-    migrate(env["DATABASE_URL"])
-    api = python_module("saekdam_api", env)
-    worker = python_module("saekdam_worker", env)
-    started[:0] = [api, worker]
+    started: list = []  # stopped in reverse: worker and API first, Redis last
     stopping = False
 
     def shut_down(*_):
@@ -78,6 +68,19 @@ def main() -> int:
     signal.signal(signal.SIGINT, shut_down)
     signal.signal(signal.SIGTERM, shut_down)
     try:
+        redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        if not redis_reachable(redis_url):
+            redis, redis_url = start_redis(VAR / "redis")
+            started.append(redis)
+            log.info("started a private redis-server at %s", redis_url)
+        env["REDIS_URL"] = redis_url
+        migrate(env["DATABASE_URL"])
+        api = python_module("saekdam_api", env)
+        started.append(api)
+        worker = python_module(
+            "saekdam_worker", {**env, "METRICS_PORT": env["WORKER_METRICS_PORT"]}
+        )
+        started.append(worker)
         wait_for(
             lambda: port_open("127.0.0.1", int(env["PORT"])) or api.poll() is not None,
             60,
@@ -90,12 +93,14 @@ def main() -> int:
                 return 1
             if worker.poll() is not None:
                 log.warning("the worker exited with %s; starting another", worker.returncode)
-                worker = python_module("saekdam_worker", env)
-                started[1] = worker
+                worker = python_module(
+                    "saekdam_worker", {**env, "METRICS_PORT": env["WORKER_METRICS_PORT"]}
+                )
+                started[-1] = worker
             time.sleep(0.5)
         return 0
     finally:
-        for process in started:  # API and worker first, Redis last
+        for process in reversed(started):
             stop(process)
         log.info("stopped")
 

@@ -65,8 +65,13 @@ def start_redis(workdir: Path, port: int | None = None) -> tuple[subprocess.Pope
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # see python_module
     )
-    wait_for(lambda: port_open("127.0.0.1", port), 10, "redis-server did not start")
+    try:
+        wait_for(lambda: port_open("127.0.0.1", port), 10, "redis-server did not start")
+    except TimeoutError:
+        stop(process)
+        raise
     return process, f"redis://127.0.0.1:{port}/0"
 
 
@@ -84,12 +89,15 @@ def python_module(
 ) -> subprocess.Popen:
     """Run `python -m module` with this interpreter, logging to `log_path` if given."""
     output = open(log_path, "ab") if log_path else None  # noqa: SIM115 - owned by the child
+    # A session of its own: a terminal's Ctrl-C reaches only the supervisor, which then
+    # stops the children in order (workers and API before the Redis they talk to).
     return subprocess.Popen(
         [sys.executable, "-m", module],
         env={**os.environ, **env},
         cwd=REPO,
         stdout=output,
         stderr=subprocess.STDOUT if output else None,
+        start_new_session=True,
     )
 
 

@@ -204,18 +204,21 @@ async def test_the_websocket_closes_1008_without_a_valid_token(system, client):
 async def test_the_websocket_refuses_a_foreign_origin(system, client):
     task_id = await client.create_task()
     url = f"{client.ws_url}/v1/tasks/{task_id}/events"
-    with pytest.raises((websockets.InvalidStatus, websockets.ConnectionClosed)):
+    with pytest.raises(websockets.InvalidStatus) as refused:
         async with websockets.connect(
             url, origin="https://evil.example", additional_headers=client.headers
-        ) as ws:
-            await ws.recv()
+        ):
+            pass
+    assert refused.value.response.status_code == 403
 
 
 async def test_unknown_websocket_messages_get_an_error_frame(system, client):
     task_id = await client.create_task()
     async with websockets.connect(f"{client.ws_url}/v1/tasks/{task_id}/events") as ws:
         await ws.send(json.dumps({"type": "auth", "token": client.token}))
+        await ws.send(json.dumps({"type": "ping"}))  # at once: still the snapshot comes first
         assert json.loads(await ws.recv())["type"] == "snapshot"
+        assert json.loads(await ws.recv()) == {"type": "pong"}
         await ws.send("garbage")
         assert json.loads(await ws.recv())["error"]["code"] == "unknown_message"
         await ws.send(b"\x00\xff binary")

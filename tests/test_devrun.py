@@ -33,6 +33,7 @@ async def test_make_run_serves_a_job_and_ctrl_c_leaves_nothing_behind(tmp_path):
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        process_group=0,  # its own group, standing in for the terminal's foreground group
     )
     try:
         await asyncio.to_thread(
@@ -48,7 +49,8 @@ async def test_make_run_serves_a_job_and_ctrl_c_leaves_nothing_behind(tmp_path):
         frames = await client.events(task_id)
         assert frames[-1]["status"] == "COMPLETED"
     finally:
-        run.send_signal(signal.SIGINT)
+        # What a terminal's Ctrl-C does: SIGINT to the whole foreground process group.
+        os.killpg(run.pid, signal.SIGINT)
         assert await asyncio.to_thread(run.wait, 30) == 0
     _gone, alive = await asyncio.to_thread(psutil.wait_procs, children, timeout=5)
     assert alive == []

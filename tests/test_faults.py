@@ -6,6 +6,7 @@ The system runs with a 2 s lease so that failover happens within seconds.
 import asyncio
 import json
 import signal
+import time
 
 import pytest
 from redis.asyncio import Redis
@@ -117,8 +118,11 @@ async def test_transient_errors_retry_with_backoff_then_fail(system_factory):
     system = system_factory(MAX_ATTEMPTS="3")
     client = await Client(system.base_url).as_guest()
     task_id = await client.create_task()
+    started = time.monotonic()
     await client.submit(task_id, "noop", {"fail": "transient"})
     task = await client.wait_until(task_id, lambda t: t["status"] == "FAILED", timeout_s=60)
+    # RETRY_BASE_S=0.2: waits of 0.2 s and 0.4 s before the second and third attempts.
+    assert time.monotonic() - started >= 0.6
     assert task["attempt"] == 3
     assert task["error"]["code"] == "noop_transient"
     assert "Traceback" not in system.worker_log(0)

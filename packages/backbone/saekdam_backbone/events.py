@@ -1,9 +1,16 @@
-"""Publishing task events on Redis pub/sub (one channel; each API process fans out)."""
+"""Task events and cancel requests on Redis pub/sub."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from saekdam_contracts.events import TaskEvent
-from saekdam_contracts.redis_keys import TASK_EVENTS_CHANNEL
+from saekdam_contracts.redis_keys import CANCEL_CHANNEL_PREFIX, TASK_EVENTS_CHANNEL
+
+log = logging.getLogger(__name__)
 
 
 class EventPublisher:
@@ -16,3 +23,27 @@ class EventPublisher:
         # websockets resync from the row (see the API's event hub).
         if event is not None:
             await self._redis.publish(self._channel, event.model_dump_json())
+
+    async def request_cancel(self, task_id: str) -> None:
+        await self._redis.publish(CANCEL_CHANNEL_PREFIX + task_id, "cancel")
+
+
+async def cancel_requests(redis: Redis) -> AsyncIterator[str]:
+    """Task ids as their cancel is requested, for as long as the caller listens. Missing one
+    (while reconnecting) only delays that cancel to the job's next fenced write."""
+    backoff = 0.1
+    while True:
+        try:
+            async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                await pubsub.psubscribe(CANCEL_CHANNEL_PREFIX + "*")
+                backoff = 0.1
+                async for message in pubsub.listen():
+                    channel = message.get("channel")
+                    if isinstance(channel, bytes):
+                        channel = channel.decode()
+                    if message.get("type") == "pmessage" and channel:
+                        yield channel.removeprefix(CANCEL_CHANNEL_PREFIX)
+        except (RedisError, OSError) as exc:
+            log.warning("cancel subscription lost, retrying: %s", exc)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)

@@ -44,12 +44,17 @@ class JobQueue:
     def __init__(self, redis: Redis, group: str = WORKER_GROUP):
         self._redis = redis
         self._group = group
+        self._reclaim_cursor: dict[str, str] = {}
 
     async def enqueue(self, message: JobMessage) -> str:
         message_id = await self._redis.xadd(
             stream_for(message.kind), message.to_fields(), maxlen=STREAM_MAXLEN, approximate=True
         )
         return _text(message_id)
+
+    async def contains(self, kind: str, message_id: str) -> bool:
+        """Whether the message is still on the stream (not yet acknowledged and deleted)."""
+        return bool(await self._redis.xrange(stream_for(kind), message_id, message_id))
 
     async def ensure_groups(self, kinds: list[str]) -> None:
         for kind in kinds:
@@ -74,22 +79,32 @@ class JobQueue:
         ]
 
     async def reclaim(
-        self, consumer: str, kinds: list[str], min_idle_ms: int, count: int
+        self, consumer: str, kinds: list[str], min_idle_ms: int, max_calls: int = 100
     ) -> list[Delivery]:
-        """Take over messages left pending longer than `min_idle_ms` (their worker died)."""
-        deliveries = []
+        """Take over one message left pending longer than `min_idle_ms` (its worker died).
+
+        XAUTOCLAIM looks at a bounded slice of the pending list per call, so the scan
+        resumes from where the last one stopped; otherwise a dead worker's message behind
+        many live ones would never be reached."""
         for kind in kinds:
             stream = stream_for(kind)
-            _cursor, messages, *_deleted = await self._redis.xautoclaim(
-                stream,
-                self._group,
-                consumer,
-                min_idle_time=min_idle_ms,
-                start_id="0-0",
-                count=count,
-            )
-            deliveries += [_delivery(stream, mid, fields) for mid, fields in messages if fields]
-        return deliveries
+            start = self._reclaim_cursor.get(stream, "0-0")
+            for _ in range(max_calls):
+                cursor, messages, *_deleted = await self._redis.xautoclaim(
+                    stream,
+                    self._group,
+                    consumer,
+                    min_idle_time=min_idle_ms,
+                    start_id=start,
+                    count=1,
+                )
+                start = self._reclaim_cursor[stream] = _text(cursor)
+                found = [_delivery(stream, mid, fields) for mid, fields in messages if fields]
+                if found:
+                    return found
+                if start == "0-0":
+                    break
+        return []
 
     async def touch(self, consumer: str, delivery: Delivery) -> None:
         """Reset the message's idle time so nobody reclaims a job whose worker is alive."""

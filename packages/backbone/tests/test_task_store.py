@@ -136,9 +136,9 @@ async def test_retry_waits_for_its_backoff(store, clock):
     event = await store.retry_later(task_id, claim.task.attempt, 30, "busy", "try later")
     assert event.status == TaskStatus.QUEUED
     assert await store.claim(task_id, "w1", lease_s=10) is None
-    assert task_id not in [t for t, _ in await store.due_for_enqueue(grace_s=0, requeue_after_s=60)]
+    assert task_id not in await due_ids(store, grace_s=0)
     clock.now += 31
-    assert task_id in [t for t, _ in await store.due_for_enqueue(grace_s=0, requeue_after_s=60)]
+    assert task_id in await due_ids(store, grace_s=0)
     assert isinstance(await store.claim(task_id, "w1", lease_s=10), Claim)
 
 
@@ -153,8 +153,42 @@ async def test_release_gives_the_attempt_back(store):
 
 async def test_never_enqueued_tasks_are_due_after_the_grace(store, clock):
     task_id = await queued_task(store)
-    assert task_id not in [t for t, _ in await store.due_for_enqueue(grace_s=5, requeue_after_s=60)]
+    assert task_id not in await due_ids(store, grace_s=5)
     clock.now += 6
-    assert (task_id, "noop") in await store.due_for_enqueue(grace_s=5, requeue_after_s=60)
-    await store.mark_enqueued(task_id)
-    assert task_id not in [t for t, _ in await store.due_for_enqueue(grace_s=5, requeue_after_s=60)]
+    assert (task_id, "noop", None) in await store.due_for_enqueue(grace_s=5, requeue_after_s=60)
+    await store.mark_enqueued(task_id, "1-0")
+    assert task_id not in await due_ids(store, grace_s=5)
+    clock.now += 61
+    # Long after its enqueue it is due again, with the message id to check on the stream.
+    assert (task_id, "noop", "1-0") in await store.due_for_enqueue(grace_s=5, requeue_after_s=60)
+
+
+async def test_progress_never_goes_backwards_even_across_attempts(store, clock):
+    task_id = await queued_task(store)
+    first = await store.claim(task_id, "w1", lease_s=10)
+    await report(store, task_id, first.task.attempt, 0.6)
+    assert (await report(store, task_id, first.task.attempt, 0.4)).progress == 0.6
+    clock.now += 11
+    second = await store.claim(task_id, "w2", lease_s=10)
+    assert second.event.progress == 0.6
+    assert (await report(store, task_id, second.task.attempt, 0.1)).progress == 0.6
+    assert (await report(store, task_id, second.task.attempt, 0.9)).progress == 0.9
+
+
+async def test_with_the_database_clock_a_fresh_submit_is_claimable_at_once(engine):
+    store = TaskStore(create_sessions(engine))  # no injected clock: the database's own
+    task_id = await queued_task(store)
+    claim = await store.claim(task_id, "w1", lease_s=10)
+    assert isinstance(claim, Claim)
+    assert await store.renew_lease(task_id, claim.task.attempt, 10) is True
+    assert await store.claim(task_id, "w2", lease_s=10) is None
+
+
+async def due_ids(store: TaskStore, grace_s: float) -> list[str]:
+    return [t for t, _, _ in await store.due_for_enqueue(grace_s=grace_s, requeue_after_s=60)]
+
+
+async def report(store: TaskStore, task_id: str, attempt: int, progress: float):
+    return await store.report_progress(
+        task_id, attempt, progress=progress, stage="run", step=None, total_steps=None, eta_s=None
+    )

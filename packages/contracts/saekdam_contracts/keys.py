@@ -9,6 +9,12 @@ def post_upload_key(user_id: str, upload_id: str) -> str:
     return f"uploads/{user_id}/posts/{upload_id}"
 
 
+def task_input_key(task_id: str, upload_id: str) -> str:
+    # The verified copy a job reads. Only the server writes here, so a client re-posting to
+    # its upload form after submit cannot swap what the worker gets.
+    return f"inputs/{task_id}/{upload_id}"
+
+
 def result_prefix(task_id: str, attempt: int) -> str:
     # The attempt is part of the key so a zombie attempt can never overwrite the winner's result.
     return f"results/{task_id}/{attempt}/"

@@ -17,6 +17,7 @@ async def test_readyz_is_503_when_redis_is_gone(api):
         await state.redis.aclose()
         state.redis = working
     assert ready.status_code == 503 and ready.json()["checks"]["redis"] == "unavailable"
+    assert ready.json()["error"]["code"] == "not_ready"
 
 
 async def test_metrics_expose_queue_depth_and_websockets(api):

@@ -101,4 +101,4 @@ async def test_the_catalog_lists_the_six_filters(api):
         "oil_painting",
     ]
     kinds = [k["kind"] for k in (await api.get("/v1/kinds")).json()["kinds"]]
-    assert kinds == ["filter", "panorama"]
+    assert kinds == ["filter", "panorama", "mural", "sketch"]

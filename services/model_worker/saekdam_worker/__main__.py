@@ -8,7 +8,7 @@ from prometheus_client import start_http_server
 from redis.asyncio import Redis
 
 from saekdam_backbone.db import create_engine, create_sessions
-from saekdam_backbone.events import EventPublisher
+from saekdam_backbone.events import EventPublisher, cancel_requests
 from saekdam_backbone.logs import configure_logging
 from saekdam_backbone.queue import JobQueue
 from saekdam_backbone.storage import build_storage
@@ -38,7 +38,13 @@ async def serve(settings: WorkerSettings) -> None:
         requeue_after_s=settings.requeue_after_s,
     )
     worker = Worker(
-        settings, store, queue, EventPublisher(redis), build_storage(settings), reconciler
+        settings,
+        store,
+        queue,
+        EventPublisher(redis),
+        build_storage(settings),
+        reconciler,
+        cancel_requests(redis),
     )
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -47,13 +47,19 @@ class Reconciler:
         due = await self._store.due_for_enqueue(
             grace_s=self._grace_s, requeue_after_s=self._requeue_after_s
         )
-        for task_id, kind in due:
+        enqueued = 0
+        for task_id, kind, last_id in due:
             if kind not in JOB_SPECS:
                 log.error(
                     "task of unknown kind left alone", extra={"task_id": task_id, "kind": kind}
                 )
                 continue
-            await self._queue.enqueue(JobMessage(task_id=task_id, kind=kind))
-            await self._store.mark_enqueued(task_id)
-            log.info("task re-enqueued", extra={"task_id": task_id, "kind": kind})
-        return len(due)
+            if last_id is not None and await self._queue.contains(kind, last_id):
+                # Only a long queue: its message is still there. Look again later.
+                await self._store.mark_enqueued(task_id, last_id)
+                continue
+            message_id = await self._queue.enqueue(JobMessage(task_id=task_id, kind=kind))
+            await self._store.mark_enqueued(task_id, message_id)
+            log.info("task enqueued by the reconciler", extra={"task_id": task_id, "kind": kind})
+            enqueued += 1
+        return enqueued

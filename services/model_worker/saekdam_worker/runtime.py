@@ -10,6 +10,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import ValidationError
@@ -21,7 +22,7 @@ from saekdam_backbone.tasks.store import Claim, Exhausted, TaskStore
 from saekdam_contracts.jobs import JOB_SPECS
 from saekdam_contracts.keys import result_prefix
 from saekdam_contracts.queue import JobMessage
-from saekdam_contracts.status import TERMINAL_STATUSES
+from saekdam_contracts.status import TERMINAL_STATUSES, TaskStatus
 
 from .context import InputRef, JobContext, ProgressUpdate
 from .errors import JobAbandoned, JobError, TransientJobError
@@ -57,10 +58,12 @@ class Worker:
         publisher: EventPublisher,
         storage: ObjectStorage,
         reconciler: Reconciler,
+        cancels: AsyncIterator[str],
     ):
         self._settings = settings
         self._store, self._queue, self._publisher, self._storage = store, queue, publisher, storage
         self._reconciler = reconciler
+        self._cancels = cancels
         self._kinds = settings.worker_kinds or registered_kinds()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="job")
         self._stopping = asyncio.Event()
@@ -77,14 +80,25 @@ class Worker:
         await self._queue.ensure_groups(self._kinds)
         log.info("worker ready", extra={"worker_id": self.worker_id, "kind": ",".join(self._kinds)})
         sweeper = asyncio.create_task(self._reconcile_forever(), name="reconciler")
+        listener = asyncio.create_task(self._hear_cancels(), name="cancel-listener")
         try:
             while not self._stopping.is_set():
-                for delivery in await self._next_deliveries():
-                    await self._handle(delivery)
+                try:
+                    for delivery in await self._next_deliveries():
+                        if self._stopping.is_set():
+                            await self._hand_back(delivery)
+                        else:
+                            await self._handle(delivery)
+                except Exception:  # noqa: BLE001 - Redis or database blip: back off, go on
+                    log.exception(
+                        "worker loop error; retrying", extra={"worker_id": self.worker_id}
+                    )
+                    await asyncio.sleep(1.0)
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in (sweeper, listener):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             self._executor.shutdown(wait=False, cancel_futures=True)
 
     def request_stop(self) -> None:
@@ -104,17 +118,30 @@ class Worker:
             running.released_for_shutdown = True
             running.stop.set()
 
+    async def _hand_back(self, delivery: Delivery) -> None:
+        """Read just as we were told to stop: put it back for another worker, at once."""
+        if delivery.message is not None:
+            await self._queue.enqueue(delivery.message)
+        await self._queue.ack(delivery)
+
     async def _next_deliveries(self) -> list[Delivery]:
         now = time.monotonic()
         if now - self._last_reclaim >= self._settings.lease_s / 4:
             self._last_reclaim = now
             reclaimed = await self._queue.reclaim(
-                self.worker_id, self._kinds, int(self._settings.lease_s * 1000), count=1
+                self.worker_id, self._kinds, int(self._settings.lease_s * 1000)
             )
             if reclaimed:
                 RECLAIMED.inc(len(reclaimed))
                 return reclaimed
         return await self._queue.read(self.worker_id, self._kinds, count=1, block_ms=1000)
+
+    async def _hear_cancels(self) -> None:
+        async for task_id in self._cancels:
+            running = self._running
+            if running is not None and running.task.id == task_id:
+                log.info("cancel requested", extra=running.log_extra)
+                running.stop.set()
 
     async def _reconcile_forever(self) -> None:
         while True:
@@ -179,8 +206,7 @@ class Worker:
             try:
                 handler, params = self._prepare(task.kind, task.params)
                 if job.attempt > 1:
-                    # Whatever an earlier, dead attempt stored is not a result of this task.
-                    await asyncio.to_thread(self._storage.delete_prefix, f"results/{task.id}/")
+                    await self._remove_earlier_results(task.id, job.attempt)
                 ctx = JobContext(
                     task_id=task.id,
                     attempt=job.attempt,
@@ -208,6 +234,12 @@ class Worker:
                 job, "internal_error", "the job failed unexpectedly; it was retried"
             )
 
+    async def _remove_earlier_results(self, task_id: str, attempt: int) -> None:
+        """What earlier, dead attempts stored is not a result of this task. Only their own
+        prefixes: a later attempt's stays, should this one turn out to be the zombie."""
+        for earlier in range(1, attempt):
+            await asyncio.to_thread(self._storage.delete_prefix, result_prefix(task_id, earlier))
+
     def _prepare(self, kind: str, raw_params: dict | None):
         handler, spec = handler_for(kind), JOB_SPECS.get(kind)
         if handler is None or spec is None:
@@ -233,17 +265,23 @@ class Worker:
             await self._publisher.publish(event)
             if outcome == "released":
                 # Straight back on the stream so another worker picks it up now.
-                await self._queue.enqueue(JobMessage(task_id=job.task.id, kind=job.task.kind))
-                await self._store.mark_enqueued(job.task.id)
+                message = JobMessage(task_id=job.task.id, kind=job.task.kind)
+                await self._store.mark_enqueued(job.task.id, await self._queue.enqueue(message))
             await self._queue.ack(job.delivery)
             return
         # Our write was refused: cancelled, or another attempt owns the task now.
         FENCED_WRITES.inc()
         log.warning("job is no longer ours; its writes were refused", extra=job.log_extra)
-        await asyncio.to_thread(
-            self._storage.delete_prefix, result_prefix(job.task.id, job.attempt)
-        )
         current = await self._store.get(job.task.id)
+        # A write that committed but raised on the way back leaves the task ours and done.
+        ours_completed = (
+            current is not None
+            and current.status == TaskStatus.COMPLETED
+            and current.attempt == job.attempt
+        )
+        if not ours_completed:
+            prefix = result_prefix(job.task.id, job.attempt)
+            await asyncio.to_thread(self._storage.delete_prefix, prefix)
         if current is None or current.status in TERMINAL_STATUSES:
             await self._queue.ack(job.delivery)
         # Otherwise the newer attempt holds this message and acknowledges it itself.
@@ -253,19 +291,23 @@ class Worker:
     async def _write_progress(self, job: RunningJob, update: ProgressUpdate) -> None:
         if job.stop.is_set():
             return
-        event = await self._store.report_progress(
-            job.task.id,
-            job.attempt,
-            progress=update.progress,
-            stage=update.stage,
-            step=update.step,
-            total_steps=update.total_steps,
-            eta_s=round(update.eta_s, 2) if update.eta_s is not None else None,
-        )
+        try:
+            event = await self._store.report_progress(
+                job.task.id,
+                job.attempt,
+                progress=update.progress,
+                stage=update.stage,
+                step=update.step,
+                total_steps=update.total_steps,
+                eta_s=round(update.eta_s, 2) if update.eta_s is not None else None,
+            )
+            if event is not None:
+                await self._publisher.publish(event)
+        except Exception:  # noqa: BLE001 - progress is best effort; the job goes on
+            log.warning("progress write failed", extra=job.log_extra, exc_info=True)
+            return
         if event is None:
             job.stop.set()
-        else:
-            await self._publisher.publish(event)
 
     async def _keep_lease(self, job: RunningJob) -> None:
         while True:
@@ -274,7 +316,8 @@ class Worker:
                 still_ours = await self._store.renew_lease(
                     job.task.id, job.attempt, self._settings.lease_s
                 )
-                await self._queue.touch(self.worker_id, job.delivery)
+                if still_ours:
+                    await self._queue.touch(self.worker_id, job.delivery)
             except Exception:  # noqa: BLE001 - keep trying; if it persists the lease lapses
                 log.warning("lease renewal failed", extra=job.log_extra, exc_info=True)
                 continue

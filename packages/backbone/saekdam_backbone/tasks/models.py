@@ -41,6 +41,8 @@ class Task(Base):
     lease_until: Mapped[float | None] = mapped_column(Float)
     available_at: Mapped[float | None] = mapped_column(Float)
     enqueued_at: Mapped[float | None] = mapped_column(Float)
+    # The stream message id of the last enqueue, to tell a lost message from a slow queue.
+    enqueued_id: Mapped[str | None] = mapped_column(String(40))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

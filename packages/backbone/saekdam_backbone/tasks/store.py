@@ -7,19 +7,18 @@ state) changes nothing and returns None. Each successful change bumps `seq` by o
 returns the TaskEvent the caller publishes.
 """
 
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Float, and_, case, literal, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from saekdam_contracts.events import ErrorInfo, FrameType, ResultItem, TaskEvent
 from saekdam_contracts.status import TERMINAL_STATUSES, TaskStatus
 
-from ..db import utcnow
+from ..db import db_epoch, utcnow
 from .models import Task
 
 ACTIVE = (TaskStatus.CREATED, TaskStatus.QUEUED, TaskStatus.INPROGRESS)
@@ -58,9 +57,13 @@ class Exhausted:
 
 
 class TaskStore:
-    def __init__(self, sessions: async_sessionmaker, clock: Callable[[], float] = time.time):
+    def __init__(self, sessions: async_sessionmaker, clock: Callable[[], float] | None = None):
+        """`clock` replaces the database's clock (tests move time with it)."""
         self._sessions = sessions
         self._clock = clock
+
+    def _now(self):
+        return db_epoch() if self._clock is None else literal(self._clock(), Float)
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -85,11 +88,12 @@ class TaskStore:
 
     async def due_for_enqueue(
         self, *, grace_s: float, requeue_after_s: float, limit: int = 100
-    ) -> list[tuple[str, str]]:
+    ) -> list[tuple[str, str, str | None]]:
         """Tasks that should be on the stream but may not be: never enqueued (a crash between
-        commit and XADD), a retry whose backoff has passed, or stuck far past a lapsed lease
-        (the stream lost the message). Enqueueing twice is harmless: claims are fenced."""
-        now = self._clock()
+        commit and XADD), a retry whose backoff has passed, or waiting long after their last
+        enqueue (its message may be lost; the caller checks `enqueued_id` on the stream).
+        Returns (id, kind, enqueued_id). Enqueueing twice is harmless: claims are fenced."""
+        now = self._now()
         due = or_(
             and_(
                 Task.status == TaskStatus.QUEUED,
@@ -106,9 +110,15 @@ class TaskStore:
                 or_(Task.enqueued_at.is_(None), Task.enqueued_at < now - requeue_after_s),
             ),
         )
-        query = select(Task.id, Task.kind).where(due).order_by(Task.available_at).limit(limit)
+        query = (
+            select(Task.id, Task.kind, Task.enqueued_id)
+            .where(due)
+            .order_by(Task.available_at)
+            .limit(limit)
+        )
         async with self._sessions() as session:
-            return [(row.id, row.kind) for row in (await session.execute(query)).all()]
+            rows = (await session.execute(query)).all()
+            return [(row.id, row.kind, row.enqueued_id) for row in rows]
 
     # -- API-side transitions ------------------------------------------------------------
 
@@ -129,14 +139,16 @@ class TaskStore:
             kind=kind,
             params=params,
             inputs=inputs,
-            available_at=self._clock(),
+            available_at=self._now(),
             submitted_at=utcnow(),
         )
 
-    async def mark_enqueued(self, task_id: str) -> None:
+    async def mark_enqueued(self, task_id: str, message_id: str) -> None:
         async with self._sessions() as session, session.begin():
             await session.execute(
-                update(Task).where(Task.id == task_id).values(enqueued_at=self._clock())
+                update(Task)
+                .where(Task.id == task_id)
+                .values(enqueued_at=self._now(), enqueued_id=message_id)
             )
 
     async def cancel(self, task_id: str, owner_id: str) -> TaskEvent | None:
@@ -154,7 +166,7 @@ class TaskStore:
 
     async def claim(self, task_id: str, worker_id: str, lease_s: float) -> Claim | Exhausted | None:
         """Take a queued task, or one whose lease lapsed (its worker died). None if neither."""
-        now = self._clock()
+        now = self._now()
         claimable = and_(
             Task.id == task_id,
             or_(
@@ -170,7 +182,7 @@ class TaskStore:
             worker_id=worker_id,
             lease_until=now + lease_s,
             started_at=utcnow(),
-            progress=0.0,
+            # progress is kept: a retry must not send the client's progress bar backwards.
             stage="starting",
             step=None,
             total_steps=None,
@@ -197,7 +209,7 @@ class TaskStore:
             result = await session.execute(
                 update(Task)
                 .where(self._owned_by(task_id, attempt))
-                .values(lease_until=self._clock() + lease_s)
+                .values(lease_until=self._now() + lease_s)
             )
             return result.rowcount == 1
 
@@ -215,7 +227,7 @@ class TaskStore:
         return await self._transition(
             "progress",
             self._owned_by(task_id, attempt),
-            progress=progress,
+            progress=case((Task.progress > progress, Task.progress), else_=progress),
             stage=stage,
             step=step,
             total_steps=total_steps,
@@ -260,7 +272,7 @@ class TaskStore:
             stage="retrying",
             error_code=code,
             error_message=message,
-            available_at=self._clock() + delay_s,
+            available_at=self._now() + delay_s,
             enqueued_at=None,
             lease_until=None,
             eta_s=None,
@@ -274,7 +286,7 @@ class TaskStore:
             status=TaskStatus.QUEUED,
             stage="released",
             charged_attempts=Task.charged_attempts - 1,
-            available_at=self._clock(),
+            available_at=self._now(),
             lease_until=None,
             eta_s=None,
         )

@@ -1,7 +1,8 @@
 """Submit-time verification of a task's uploads against what its job kind needs.
 
 Nothing is trusted from the client: the object must exist, have arrived before its slot
-expired, be within its size, and decode as an allowed image within the kind's limits.
+expired, be within its size, and decode as an allowed image within the kind's limits. The
+verified bytes are copied to a key only the server writes, and that copy is what runs.
 """
 
 import asyncio
@@ -9,6 +10,7 @@ from collections import Counter
 
 from saekdam_backbone.storage.base import ObjectStorage
 from saekdam_contracts.jobs import MAX_IMAGE_PIXELS, JobSpec, UploadCounts
+from saekdam_contracts.keys import task_input_key
 
 from ..db.models import Upload
 from ..errors import PayloadTooLarge, Unprocessable
@@ -80,10 +82,12 @@ async def _verify_one(spec: JobSpec, upload: Upload, storage: ObjectStorage) -> 
         min_side=spec.limits.min_side,
         max_side=spec.limits.max_side,
     )
+    input_key = task_input_key(upload.task_id, upload.id)
+    await asyncio.to_thread(storage.write, input_key, data, image.content_type)
     return {
         "upload_id": upload.id,
         "role": upload.role,
-        "key": upload.key,
+        "key": input_key,
         "content_type": image.content_type,
         "width": image.width,
         "height": image.height,

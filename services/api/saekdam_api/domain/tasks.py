@@ -16,6 +16,7 @@ from saekdam_contracts.queue import JobMessage
 from saekdam_contracts.status import TaskStatus
 
 from ..errors import Conflict, NotFound, Unprocessable
+from ..metrics import TASKS_SUBMITTED
 from ..settings import ApiSettings
 from .inputs import verify_task_inputs
 from .uploads import UploadService
@@ -63,18 +64,20 @@ class TaskService:
     async def submit(self, task_id: str, owner_id: str, kind: str, params: dict) -> TaskStatus:
         task = await self.get(task_id, owner_id)
         spec = self._spec(kind)
-        clean_params = self._validate_params(spec, params)
+        parsed = self._validate_params(spec, params)
+        clean_params = parsed.model_dump(mode="json")
         if task.status != TaskStatus.CREATED:
             return self._resubmitted(task, kind, clean_params)
 
-        inputs = await verify_task_inputs(
-            spec, await self._uploads.for_task(task_id), self._storage
-        )
+        uploads = await self._uploads.for_task(task_id)
+        needs = parsed.required_uploads() or spec.inputs
+        inputs = await verify_task_inputs(spec, needs, uploads, self._storage)
         event = await self._store.submit(task_id, owner_id, kind, clean_params, inputs)
         if event is None:  # a concurrent submit won the race; it enqueued the one job
             return self._resubmitted(await self.get(task_id, owner_id), kind, clean_params)
         await self._publisher.publish(event)
         await self._enqueue(task_id, kind)
+        TASKS_SUBMITTED.labels(kind).inc()
         return event.status
 
     async def cancel(self, task_id: str, owner_id: str) -> TaskStatus:
@@ -83,6 +86,7 @@ class TaskService:
         if event is None:
             return TaskStatus((await self.get(task_id, owner_id)).status)
         await self._publisher.publish(event)
+        await self._publisher.request_cancel(task.id)
         log.info("task cancelled", extra={"task_id": task.id})
         return event.status
 
@@ -146,5 +150,5 @@ class TaskService:
     async def _enqueue(self, task_id: str, kind: str) -> None:
         # If we die before this, the task stays QUEUED with no enqueue mark and the
         # worker-side reconciler puts it on the stream.
-        await self._queue.enqueue(JobMessage(task_id=task_id, kind=kind))
-        await self._store.mark_enqueued(task_id)
+        message_id = await self._queue.enqueue(JobMessage(task_id=task_id, kind=kind))
+        await self._store.mark_enqueued(task_id, message_id)

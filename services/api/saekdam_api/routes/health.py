@@ -47,11 +47,11 @@ async def readyz(request: Request) -> JSONResponse:
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             log.warning("readiness check %s failed: %s", name, exc)
             results[name] = "unavailable"
-    ready = all(v == "ok" for v in results.values())
-    return JSONResponse(
-        {"status": "ok" if ready else "unavailable", "checks": results},
-        status_code=200 if ready else 503,
-    )
+    if all(v == "ok" for v in results.values()):
+        return JSONResponse({"status": "ok", "checks": results})
+    down = ", ".join(name for name, v in results.items() if v != "ok")
+    error = {"code": "not_ready", "message": f"not ready: {down} unavailable"}
+    return JSONResponse({"error": error, "checks": results}, status_code=503)
 
 
 @router.get("/metrics")

@@ -89,8 +89,7 @@ class TaskStream:
         return await self.send(task_event(task, "snapshot"))
 
     async def follow(self, watcher: Watcher) -> None:
-        if await self.snapshot():
-            return
+        """After the first snapshot: changes as they come, resyncing from the row if quiet."""
         while True:
             if watcher.overflowed.is_set():
                 WEBSOCKETS_DROPPED.inc()
@@ -144,39 +143,49 @@ async def task_events(ws: WebSocket, task_id: str) -> None:
         return
     await ws.accept()
     WEBSOCKETS.inc()
-    reader: asyncio.Task | None = None
+    background: list[asyncio.Task] = []
     try:
-        token = _bearer_token(ws) or await _first_frame_token(ws, settings.ws_auth_timeout_s)
-        try:
-            user_id = user_id_from_token(token, settings.jwt_secret.get_secret_value())
-        except Unauthorized as exc:
-            raise Closing(POLICY_VIOLATION, exc.code) from exc
+        user_id = await _authenticate(ws, state)
         store: TaskStore = state.store
         if await store.get_owned(task_id, user_id) is None:
             raise Closing(POLICY_VIOLATION, "task not found")
         hub: EventHub = state.hub
         with hub.watch(task_id, settings.ws_queue_size) as watcher:
             stream = TaskStream(ws, task_id, store, state.tasks, settings)
-            reader = asyncio.create_task(_answer_client_frames(ws))
-            follower = asyncio.create_task(stream.follow(watcher))
-            await asyncio.wait({reader, follower}, return_when=asyncio.FIRST_COMPLETED)
-            if not follower.done():  # the client left first
-                follower.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await follower
-                return
-            follower.result()  # raises Closing if the client had to be dropped
+            # The snapshot goes out before anything else, a pong included.
+            if not await stream.snapshot():
+                reader = asyncio.create_task(_answer_client_frames(ws))
+                follower = asyncio.create_task(stream.follow(watcher))
+                background += [reader, follower]
+                await asyncio.wait(background, return_when=asyncio.FIRST_COMPLETED)
+                if not follower.done():  # the client left first
+                    return
+                follower.result()  # raises Closing if the client had to be dropped
         await _close(ws, 1000, "task finished")
     except Closing as closing:
         await _close(ws, closing.code, closing.reason)
     except WebSocketDisconnect:
         pass
     finally:
-        if reader is not None:
-            reader.cancel()
+        for task in background:
+            task.cancel()
+        for task in background:
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
-                await reader
+                await task
         WEBSOCKETS.dec()
+
+
+async def _authenticate(ws: WebSocket, state) -> str:
+    """The user id of a valid token from the header or the first frame, else close 1008."""
+    settings: ApiSettings = state.settings
+    token = _bearer_token(ws) or await _first_frame_token(ws, settings.ws_auth_timeout_s)
+    try:
+        user_id = user_id_from_token(token, settings.jwt_secret.get_secret_value())
+    except Unauthorized as exc:
+        raise Closing(POLICY_VIOLATION, exc.code) from exc
+    if await state.users.get(user_id) is None:
+        raise Closing(POLICY_VIOLATION, "token_invalid")
+    return user_id
 
 
 async def _close(ws: WebSocket, code: int, reason: str) -> None:

@@ -25,8 +25,18 @@ SAM_CHECKPOINT_FILES = {
 # The image encoder sizes of the official SAM checkpoints (segment_anything.build_sam).
 SAM_ARCHITECTURES = {
     "vit_b": {"embed_dim": 768, "depth": 12, "num_heads": 12, "global_attn_indexes": [2, 5, 8, 11]},
-    "vit_l": {"embed_dim": 1024, "depth": 24, "num_heads": 16, "global_attn_indexes": [5, 11, 17, 23]},
-    "vit_h": {"embed_dim": 1280, "depth": 32, "num_heads": 16, "global_attn_indexes": [7, 15, 23, 31]},
+    "vit_l": {
+        "embed_dim": 1024,
+        "depth": 24,
+        "num_heads": 16,
+        "global_attn_indexes": [5, 11, 17, 23],
+    },
+    "vit_h": {
+        "embed_dim": 1280,
+        "depth": 32,
+        "num_heads": 16,
+        "global_attn_indexes": [7, 15, 23, 31],
+    },
 }
 
 
@@ -92,8 +102,12 @@ def load_inpaint_pipeline(settings: ModelSettings, device):
     from diffusers import StableDiffusionInpaintPipeline
 
     pipe = _load(
-        "inpainting", settings.inpaint_model, StableDiffusionInpaintPipeline.from_pretrained,
-        settings, torch_dtype=dtype_for(device), safety_checker=None,
+        "inpainting",
+        settings.inpaint_model,
+        StableDiffusionInpaintPipeline.from_pretrained,
+        settings,
+        torch_dtype=dtype_for(device),
+        safety_checker=None,
         requires_safety_checker=False,
     )
     return _place(pipe, device, settings)
@@ -122,13 +136,24 @@ def load_sketch_pipeline(settings: ModelSettings, device):
     )
 
     dtype = dtype_for(device)
-    adapter = _load("sketch adapter", settings.sketch_adapter, T2IAdapter.from_pretrained,
-                    settings, torch_dtype=dtype)
-    vae = _load("SDXL VAE", settings.sdxl_vae, AutoencoderKL.from_pretrained, settings,
-                torch_dtype=dtype)
+    adapter = _load(
+        "sketch adapter",
+        settings.sketch_adapter,
+        T2IAdapter.from_pretrained,
+        settings,
+        torch_dtype=dtype,
+    )
+    vae = _load(
+        "SDXL VAE", settings.sdxl_vae, AutoencoderKL.from_pretrained, settings, torch_dtype=dtype
+    )
     pipe = _load(
-        "SDXL base", settings.sdxl_model, StableDiffusionXLAdapterPipeline.from_pretrained,
-        settings, adapter=adapter, vae=vae, torch_dtype=dtype,
+        "SDXL base",
+        settings.sdxl_model,
+        StableDiffusionXLAdapterPipeline.from_pretrained,
+        settings,
+        adapter=adapter,
+        vae=vae,
+        torch_dtype=dtype,
     )
     pipe.scheduler = EulerAncestralDiscreteScheduler.from_config(pipe.scheduler.config)
     return _place(pipe, device, settings)
@@ -163,5 +188,7 @@ def load_sam(settings: ModelSettings, device):
             checkpoint=str(checkpoint),
         )
     except (OSError, RuntimeError, KeyError) as exc:
-        raise ModelUnavailable("Segment Anything", str(checkpoint), str(exc).splitlines()[0]) from exc
+        raise ModelUnavailable(
+            "Segment Anything", str(checkpoint), str(exc).splitlines()[0]
+        ) from exc
     return sam.to(device).eval()
