@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PACKAGES := packages/contracts packages/backbone services/api services/model_worker
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench services clean
+.PHONY: run test test-fast lint bench services clean download-models
 
 $(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ lint: $(STAMP)
 
 bench: $(STAMP) services
 	$(BIN)/python -m bench
+
+## download-models: fetch the GPU jobs' weights into MODEL_DIR (var/models), with progress bars
+download-models: $(STAMP)
+	$(BIN)/python -m saekdam_worker.models.download $(DOWNLOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -5,4 +5,9 @@ from pathlib import Path
 # and the shared fixture plugins below are imported from it.
 sys.path.insert(0, str(Path(__file__).parent))
 
-pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.services", "tests.fixtures.system"]
+pytest_plugins = [
+    "tests.fixtures.s3",
+    "tests.fixtures.services",
+    "tests.fixtures.system",
+    "tests.fixtures.models",
+]

@@ -19,6 +19,7 @@ class ResultItem(BaseModel):
     content_type: str
     width: int
     height: int
+    seed: int | None = None  # generated images: the seed that reproduces them
 
 
 class PublicResult(BaseModel):
@@ -26,6 +27,7 @@ class PublicResult(BaseModel):
     content_type: str
     width: int
     height: int
+    seed: int | None = None
 
 
 FrameType = Literal["snapshot", "status", "progress"]

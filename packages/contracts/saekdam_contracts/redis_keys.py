@@ -8,3 +8,5 @@ TASK_EVENTS_CHANNEL = "saekdam:task-events"
 CANCEL_CHANNEL_PREFIX = "saekdam:cancel:"
 RECONCILER_LOCK = "saekdam:reconciler:lock"
 RATE_LIMIT_PREFIX = "saekdam:ratelimit:"
+# + worker id: JSON of what that worker can run (kinds, themes, styles), with a short TTL.
+WORKER_PREFIX = "saekdam:workers:"

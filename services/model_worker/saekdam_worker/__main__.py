@@ -1,6 +1,7 @@
 """`python -m saekdam_worker`: run one worker process until SIGTERM/SIGINT."""
 
 import asyncio
+import contextlib
 import logging
 import signal
 
@@ -15,7 +16,9 @@ from saekdam_backbone.storage import build_storage
 from saekdam_backbone.tasks.store import TaskStore
 
 from . import jobs  # noqa: F401  (registers the handlers)
+from .capabilities import advertise_forever
 from .metrics import registry
+from .models.manager import ModelManager
 from .reconciler import Reconciler
 from .runtime import Worker
 from .settings import WorkerSettings, get_settings
@@ -37,6 +40,7 @@ async def serve(settings: WorkerSettings) -> None:
         grace_s=settings.reconcile_grace_s,
         requeue_after_s=settings.requeue_after_s,
     )
+    models = ModelManager(settings.models)
     worker = Worker(
         settings,
         store,
@@ -45,13 +49,22 @@ async def serve(settings: WorkerSettings) -> None:
         build_storage(settings),
         reconciler,
         cancel_requests(redis),
+        models,
     )
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, worker.request_stop)
+    advertiser = asyncio.create_task(
+        advertise_forever(
+            redis, settings.worker_id, lambda: {"kinds": worker.kinds, **models.capabilities()}
+        )
+    )
     try:
         await worker.run()
     finally:
+        advertiser.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await advertiser
         await redis.aclose()
         await engine.dispose()
         log.info("worker stopped", extra={"worker_id": settings.worker_id})

@@ -8,12 +8,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from saekdam_backbone.storage.base import ObjectStorage
 from saekdam_contracts.events import ResultItem
 from saekdam_contracts.keys import result_key
 
 from .errors import JobAbandoned
+
+if TYPE_CHECKING:
+    from .models.manager import ModelManager
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class JobContext:
         storage: ObjectStorage,
         report: Callable[[ProgressUpdate], None],
         cancelled: threading.Event,
+        models: "ModelManager | None" = None,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.task_id = task_id
@@ -53,10 +58,12 @@ class JobContext:
         self._storage = storage
         self._report = report
         self._cancelled = cancelled
+        self._models = models
         self._clock = clock
         self._started = clock()
         self._weights: dict[str, float] = {}
         self._progress = 0.0
+        self.last_update: ProgressUpdate | None = None
 
     # -- stages and progress -------------------------------------------------------------
 
@@ -81,7 +88,8 @@ class JobContext:
         self._progress = max(self._progress, progress)
         elapsed = self._clock() - self._started
         eta = elapsed * (1 - self._progress) / self._progress if self._progress > 0 else None
-        self._report(ProgressUpdate(round(self._progress, 4), stage, step, total_steps, eta))
+        self.last_update = ProgressUpdate(round(self._progress, 4), stage, step, total_steps, eta)
+        self._report(self.last_update)
 
     def _overall(self, stage: str, fraction: float) -> float:
         if stage not in self._weights:
@@ -97,6 +105,13 @@ class JobContext:
         if self._cancelled.is_set():
             raise JobAbandoned("task cancelled or lease lost")
 
+    @property
+    def models(self) -> "ModelManager":
+        """The process's models, loaded on first use (only GPU job handlers need them)."""
+        if self._models is None:
+            raise RuntimeError("this worker was started without models")
+        return self._models
+
     # -- inputs and results --------------------------------------------------------------
 
     def inputs_for(self, role: str) -> list[InputRef]:
@@ -107,9 +122,15 @@ class JobContext:
         return self._storage.read(ref.key)
 
     def save_result(
-        self, name: str, data: bytes, content_type: str, width: int, height: int
+        self,
+        name: str,
+        data: bytes,
+        content_type: str,
+        width: int,
+        height: int,
+        seed: int | None = None,
     ) -> ResultItem:
         self.check_cancelled()
         key = result_key(self.task_id, self.attempt, name)
         self._storage.write(key, data, content_type)
-        return ResultItem(key=key, content_type=content_type, width=width, height=height)
+        return ResultItem(key=key, content_type=content_type, width=width, height=height, seed=seed)

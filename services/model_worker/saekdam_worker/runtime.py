@@ -27,6 +27,7 @@ from saekdam_contracts.status import TERMINAL_STATUSES, TaskStatus
 from .context import InputRef, JobContext, ProgressUpdate
 from .errors import JobAbandoned, JobError, TransientJobError
 from .metrics import FENCED_WRITES, JOB_DURATION, RECLAIMED
+from .models.manager import ModelManager
 from .progress import ProgressRelay
 from .reconciler import Reconciler
 from .registry import handler_for, registered_kinds
@@ -43,6 +44,15 @@ class RunningJob:
         # Set when the job must stop: cancelled, lease lost, or shutting down.
         self.stop = threading.Event()
         self.released_for_shutdown = False
+        self.ctx: JobContext | None = None
+
+    @property
+    def where(self) -> str:
+        """Where the job got to, for the log: the last stage and step it reported."""
+        update = self.ctx.last_update if self.ctx is not None else None
+        if update is None:
+            return "before its first step"
+        return f"at {update.stage} step {update.step}" if update.step else f"at {update.stage}"
 
     @property
     def log_extra(self) -> dict:
@@ -59,16 +69,22 @@ class Worker:
         storage: ObjectStorage,
         reconciler: Reconciler,
         cancels: AsyncIterator[str],
+        models: ModelManager | None = None,
     ):
         self._settings = settings
         self._store, self._queue, self._publisher, self._storage = store, queue, publisher, storage
         self._reconciler = reconciler
         self._cancels = cancels
+        self._models = models
         self._kinds = settings.worker_kinds or registered_kinds()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="job")
         self._stopping = asyncio.Event()
         self._running: RunningJob | None = None
         self._last_reclaim = 0.0
+
+    @property
+    def kinds(self) -> list[str]:
+        return list(self._kinds)
 
     @property
     def worker_id(self) -> str:
@@ -192,10 +208,10 @@ class Worker:
         if outcome == "abandoned" and job.released_for_shutdown:
             outcome, event = "released", await self._store.release(job.task.id, job.attempt)
         JOB_DURATION.labels(job.task.kind, outcome).observe(time.monotonic() - started)
+        duration = round(time.monotonic() - started, 3)
         log.info(
-            "job ended",
-            extra=job.log_extra
-            | {"outcome": outcome, "duration_s": round(time.monotonic() - started, 3)},
+            f"job ended {job.where}",
+            extra=job.log_extra | {"outcome": outcome, "duration_s": duration},
         )
         await self._settle(job, outcome, event)
 
@@ -207,13 +223,14 @@ class Worker:
                 handler, params = self._prepare(task.kind, task.params)
                 if job.attempt > 1:
                     await self._remove_earlier_results(task.id, job.attempt)
-                ctx = JobContext(
+                ctx = job.ctx = JobContext(
                     task_id=task.id,
                     attempt=job.attempt,
                     inputs=[InputRef(**item) for item in task.inputs or []],
                     storage=self._storage,
                     report=relay.submit,
                     cancelled=job.stop,
+                    models=self._models,
                 )
                 loop = asyncio.get_running_loop()
                 results = await loop.run_in_executor(self._executor, handler, ctx, params)

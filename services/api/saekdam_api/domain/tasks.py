@@ -105,7 +105,7 @@ class TaskService:
             ]
         )
         return [
-            PublicResult(url=url, content_type=i.content_type, width=i.width, height=i.height)
+            PublicResult(url=url, **i.model_dump(exclude={"key"}))
             for i, url in zip(items, urls, strict=True)
         ]
 

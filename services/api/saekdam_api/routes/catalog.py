@@ -1,8 +1,11 @@
 """What each job kind accepts, for clients building their forms."""
 
-from fastapi import APIRouter
+import json
 
-from saekdam_contracts.jobs import FILTER_NAMES, JOB_SPECS
+from fastapi import APIRouter, Request
+
+from saekdam_contracts.jobs import FILTER_NAMES, JOB_SPECS, STYLES, THEMES
+from saekdam_contracts.redis_keys import WORKER_PREFIX
 
 from ..deps import SettingsDep
 
@@ -33,3 +36,24 @@ async def kinds(settings: SettingsDep) -> dict:
             if not spec.diagnostic or settings.enable_diagnostic_jobs
         ]
     }
+
+
+async def _live_workers(request: Request) -> list[dict]:
+    redis = request.app.state.redis
+    keys = [key async for key in redis.scan_iter(match=WORKER_PREFIX + "*", count=100)]
+    values = await redis.mget(keys) if keys else []
+    return [json.loads(v) for v in values if v is not None]
+
+
+@router.get("/themes")
+async def themes(request: Request) -> dict:
+    """Mural themes; `available` when a running worker has the models for it right now."""
+    ready = {t for w in await _live_workers(request) for t in w.get("themes", [])}
+    return {"themes": [{"name": t, "available": t in ready} for t in THEMES]}
+
+
+@router.get("/styles")
+async def styles(request: Request) -> dict:
+    """Sketch style presets; `available` when a running worker has the SDXL models."""
+    ready = {s for w in await _live_workers(request) for s in w.get("styles", [])}
+    return {"styles": [{"name": s, "available": s in ready} for s in STYLES]}

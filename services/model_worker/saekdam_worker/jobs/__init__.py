@@ -1,3 +1,3 @@
 """Job handlers, one module per kind. Importing this package registers them all."""
 
-from . import filter, noop, panorama  # noqa: F401
+from . import filter, mural, noop, panorama, sketch  # noqa: F401

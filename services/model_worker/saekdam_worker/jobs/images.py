@@ -23,6 +23,8 @@ def read_image(ctx: JobContext, ref: InputRef) -> np.ndarray:
         raise JobError("input_undecodable", message) from None
 
 
-def save_jpeg(ctx: JobContext, name: str, image: np.ndarray) -> ResultItem:
+def save_jpeg(ctx: JobContext, name: str, image: np.ndarray, seed: int | None = None) -> ResultItem:
+    """Store a BGR image as a JPEG result."""
     height, width = image.shape[:2]
-    return ctx.save_result(name, encode_jpeg(image, quality=92), "image/jpeg", width, height)
+    data = encode_jpeg(image, quality=92)
+    return ctx.save_result(name, data, "image/jpeg", width, height, seed=seed)

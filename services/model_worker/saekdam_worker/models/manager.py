@@ -1,0 +1,72 @@
+"""The process's models: each loaded once, on first use, and kept.
+
+A worker process runs one job at a time in one thread, so a pipeline is never shared across
+threads; a worker that never gets a mural never loads Stable Diffusion.
+"""
+
+import logging
+from functools import cached_property
+from pathlib import Path
+
+from saekdam_contracts.jobs import STYLES, THEMES
+
+from . import loading
+from .settings import ModelSettings
+
+log = logging.getLogger(__name__)
+
+
+def source_present(source: str, settings: ModelSettings) -> bool:
+    """Whether a model source can be loaded offline, without loading it."""
+    if Path(source).is_dir():
+        return True
+    folder = loading.hub_cache(settings) / f"models--{source.replace('/', '--')}" / "snapshots"
+    return folder.is_dir() and any(folder.iterdir())
+
+
+class ModelManager:
+    def __init__(self, settings: ModelSettings):
+        self.settings = settings
+
+    @cached_property
+    def device(self):
+        device = loading.pick_device(self.settings.device)
+        log.info("models run on %s", device)
+        return device
+
+    @cached_property
+    def mural_painter(self):
+        from ..pipelines.mural import MuralPainter
+
+        pipe = loading.load_inpaint_pipeline(self.settings, self.device)
+        themes = [t for t in THEMES if t != "custom"]
+        adapters = loading.load_theme_adapters(pipe, self.settings, themes)
+        return MuralPainter(pipe, adapters, max_side=self.settings.mural_max_side)
+
+    @cached_property
+    def wall_segmenter(self):
+        from ..pipelines.wall_mask import WallSegmenter
+
+        return WallSegmenter(loading.load_sam(self.settings, self.device))
+
+    @cached_property
+    def sketch_painter(self):
+        from ..pipelines.sketch import SketchPainter
+
+        pipe = loading.load_sketch_pipeline(self.settings, self.device)
+        return SketchPainter(pipe, size=self.settings.sketch_size)
+
+    def capabilities(self) -> dict[str, list[str]]:
+        """What this worker can run with the files it has, checked without loading anything."""
+        s = self.settings
+        themes: list[str] = []
+        if source_present(s.inpaint_model, s):
+            lora = Path(s.lora_dir)
+            themes = [t for t in THEMES if t == "custom" or (lora / t).is_dir()]
+        sketch_sources = (s.sdxl_model, s.sdxl_vae, s.sketch_adapter)
+        styles = list(STYLES) if all(source_present(x, s) for x in sketch_sources) else []
+        return {
+            "themes": themes,
+            "styles": styles,
+            "wall_segmentation": loading.sam_checkpoint_path(s).is_file(),
+        }
