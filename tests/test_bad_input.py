@@ -146,6 +146,26 @@ async def test_an_expired_upload_is_refused(system, client, nothing_enqueued):
         ("filter", {"filter": "emboss", "extra": True}, "invalid_params"),
         ("panorama", {"mode": ["scans"]}, "invalid_params"),
         ("teleport", {}, "unknown_kind"),
+        ("mural", {"theme": "gothic"}, "invalid_params"),
+        ("mural", {"theme": "ocean", "region": {"mode": "box"}}, "invalid_params"),
+        (
+            "mural",
+            {
+                "theme": "ocean",
+                "region": {"mode": "box", "box": {"x": 0.8, "y": 0, "w": 0.5, "h": 1}},
+            },
+            "invalid_params",
+        ),
+        ("mural", {"theme": "ocean", "region": {"mode": "points", "points": []}}, "invalid_params"),
+        ("mural", {"theme": "ocean", "steps": 0}, "invalid_params"),
+        ("mural", {"theme": "ocean", "steps": 1, "strength": 0.5}, "invalid_params"),
+        ("mural", {"theme": "ocean", "lora_scale": 5}, "invalid_params"),
+        ("mural", {"theme": "ocean", "seed": -1}, "invalid_params"),
+        ("mural", {"theme": "ocean", "prompt": "x" * 501}, "invalid_params"),
+        ("mural", {"theme": "ocean", "region": {"mode": "mask"}}, "upload_required"),
+        ("sketch", {"style": "vaporwave"}, "invalid_params"),
+        ("sketch", {"style": "anime", "adapter_scale": "high"}, "invalid_params"),
+        ("sketch", {"style": "anime"}, "upload_role_unexpected"),
     ],
 )
 async def test_bad_kind_or_params_are_refused(client, nothing_enqueued, kind, params, code):

@@ -115,6 +115,15 @@ class MuralParams(Params):
     guidance: float = Field(default=7.5, ge=0, le=20)
     lora_scale: float = Field(default=1.0, ge=0, le=2)
 
+    @model_validator(mode="after")
+    def _denoises_at_least_once(self) -> "MuralParams":
+        # The pipeline runs int(steps * strength) denoising steps; zero would paint nothing.
+        if int(self.steps * self.strength) < 1:
+            raise ValueError(
+                f"steps ({self.steps}) x strength ({self.strength}) must be at least 1"
+            )
+        return self
+
     def required_uploads(self) -> UploadCounts:
         if self.region.mode == "mask":
             return {UploadRole.IMAGE: (1, 1), UploadRole.MASK: (1, 1)}

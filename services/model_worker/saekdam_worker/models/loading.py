@@ -106,7 +106,7 @@ def load_inpaint_pipeline(settings: ModelSettings, device):
         settings.inpaint_model,
         StableDiffusionInpaintPipeline.from_pretrained,
         settings,
-        torch_dtype=dtype_for(device),
+        dtype=dtype_for(device),
         safety_checker=None,
         requires_safety_checker=False,
     )
@@ -141,10 +141,10 @@ def load_sketch_pipeline(settings: ModelSettings, device):
         settings.sketch_adapter,
         T2IAdapter.from_pretrained,
         settings,
-        torch_dtype=dtype,
+        dtype=dtype,
     )
     vae = _load(
-        "SDXL VAE", settings.sdxl_vae, AutoencoderKL.from_pretrained, settings, torch_dtype=dtype
+        "SDXL VAE", settings.sdxl_vae, AutoencoderKL.from_pretrained, settings, dtype=dtype
     )
     pipe = _load(
         "SDXL base",
@@ -153,7 +153,7 @@ def load_sketch_pipeline(settings: ModelSettings, device):
         settings,
         adapter=adapter,
         vae=vae,
-        torch_dtype=dtype,
+        dtype=dtype,
     )
     pipe.scheduler = EulerAncestralDiscreteScheduler.from_config(pipe.scheduler.config)
     return _place(pipe, device, settings)
