@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from skimage import data as skdata
 
-from tests.fixtures.client import Client, decode, jpeg_bytes, png_bytes
+from tests.fixtures.client import Client, decode, png_bytes
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,7 @@ async def test_a_mural_job_completes_with_growing_progress(system_factory, tiny_
     client = await Client(system.base_url).as_guest()
     photo = brick_photo()
     task_id = await client.create_task()
-    await client.upload(task_id, jpeg_bytes(photo), "image/jpeg")
+    await client.upload(task_id, png_bytes(photo))
     params = {
         "theme": "ocean",
         "prompt": "whales",
@@ -54,7 +54,13 @@ async def test_a_mural_job_completes_with_growing_progress(system_factory, tiny_
     (result,) = (await client.task(task_id))["results"]
     assert result["seed"] == 7
     image = decode((await client.download(result["url"])).content)
-    assert image.size == (412, 300)
+    assert image.size == (412, 300) and result["content_type"] == "image/png"
+    pixels = np.asarray(image.convert("RGB"))
+    # The box spans x 82..288, y 60..210; the feather reaches a few pixels beyond it.
+    outside = np.ones((300, 412), bool)
+    outside[50:220, 72:298] = False
+    assert np.array_equal(pixels[outside], photo[outside])
+    assert not np.array_equal(pixels[90:180, 110:260], photo[90:180, 110:260])
 
 
 async def test_a_mural_with_an_uploaded_mask(system_factory, tiny_models_env):
@@ -96,6 +102,9 @@ async def test_cancel_mid_denoise_stops_within_a_step(system_factory, tiny_model
     assert cancelled_at >= running["step"]
     assert stopped_at - cancelled_at <= 2, (stopped_at, cancelled_at)
     assert stopped_at < 100
+    final = await client.task(task_id)
+    assert final["status"] == "CANCELLED" and final["results"] is None
+    assert system.result_keys(task_id) == []
 
 
 async def test_a_missing_model_fails_the_job_and_the_worker_keeps_serving(system_factory):
@@ -140,6 +149,8 @@ async def test_themes_and_styles_list_what_the_workers_can_do(system_factory, ti
             if any(t["available"] for t in themes):
                 break
             await asyncio.sleep(0.2)
+    regions = (await client.request("GET", "/v1/themes")).json()["regions"]
+    assert regions == ["auto", "box", "points", "mask"]
     available = {t["name"] for t in themes if t["available"]}
     assert available == {"animals", "ocean", "nature", "play", "urban", "custom"}  # no `space`
     styles = (await client.request("GET", "/v1/styles")).json()["styles"]

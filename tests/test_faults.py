@@ -11,19 +11,12 @@ import time
 import pytest
 from redis.asyncio import Redis
 
-from saekdam_backbone.settings import BackboneSettings
-from saekdam_backbone.storage import build_storage
 from saekdam_contracts.redis_keys import DEAD_LETTER_STREAM
 from tests.fixtures.client import Client
 
 pytestmark = pytest.mark.slow
 
 SLOW_NOOP = {"steps": 40, "step_s": 0.1}
-
-
-def result_keys(system, task_id: str) -> list[str]:
-    settings = BackboneSettings(**{k.lower(): v for k, v in system.env.items()})
-    return build_storage(settings).list_keys(f"results/{task_id}/")
 
 
 async def start_slow_job(client: Client, params: dict = SLOW_NOOP) -> str:
@@ -48,7 +41,7 @@ async def test_a_killed_worker_job_completes_once_on_another_attempt(
 
     assert task["attempt"] == 2
     assert len(task["results"]) == 1
-    assert result_keys(system, task_id) == [f"results/{task_id}/2/noop.png"]
+    assert system.result_keys(task_id) == [f"results/{task_id}/2/noop.png"]
     frames = await client.events(task_id)
     assert [f["status"] for f in frames] == ["COMPLETED"]
 
@@ -72,7 +65,7 @@ async def test_a_paused_worker_cannot_write_after_its_lease_was_taken_over(syste
     after = await client.task(task_id)
     assert after["status"] == "COMPLETED" and after["attempt"] == done["attempt"] == 2
     assert after["seq"] == done["seq"]
-    assert result_keys(system, task_id) == [f"results/{task_id}/2/noop.png"]
+    assert system.result_keys(task_id) == [f"results/{task_id}/2/noop.png"]
 
 
 async def test_a_client_reconnecting_mid_job_sees_seq_only_grow_and_the_end(system_factory):
@@ -157,7 +150,7 @@ async def test_cancel_stops_a_running_job_and_the_worker_goes_on(system_factory)
     await client.submit(next_task, "noop", {"steps": 1})
     await client.wait_until(next_task, lambda t: t["status"] == "COMPLETED", timeout_s=30)
     assert (await client.task(task_id))["status"] == "CANCELLED"
-    assert result_keys(system, task_id) == []
+    assert system.result_keys(task_id) == []
 
 
 async def test_sigterm_releases_the_running_job_to_another_worker(system_factory):

@@ -56,7 +56,9 @@ async def serve(settings: WorkerSettings) -> None:
         loop.add_signal_handler(signum, worker.request_stop)
     advertiser = asyncio.create_task(
         advertise_forever(
-            redis, settings.worker_id, lambda: {"kinds": worker.kinds, **models.capabilities()}
+            redis,
+            settings.worker_id,
+            lambda: {"kinds": worker.kinds, **models.capabilities(worker.kinds)},
         )
     )
     try:

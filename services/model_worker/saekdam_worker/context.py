@@ -60,7 +60,8 @@ class JobContext:
         self._cancelled = cancelled
         self._models = models
         self._clock = clock
-        self._started = clock()
+        self._started = self._last_report_at = self._stage_started = clock()
+        self._stage: str | None = None
         self._weights: dict[str, float] = {}
         self._progress = 0.0
         self.last_update: ProgressUpdate | None = None
@@ -83,13 +84,30 @@ class JobContext:
     ) -> None:
         """Report `fraction` (0..1) of `stage` done; raises JobAbandoned once cancelled."""
         self.check_cancelled()
+        now = self._clock()
+        if stage != self._stage:
+            # A stage begins where the previous report left off.
+            self._stage, self._stage_started = stage, self._last_report_at
         progress = self._overall(stage, min(max(fraction, 0.0), 1.0))
         # Whole-job progress never goes backwards, even if a handler re-reports a stage.
         self._progress = max(self._progress, progress)
-        elapsed = self._clock() - self._started
-        eta = elapsed * (1 - self._progress) / self._progress if self._progress > 0 else None
+        eta = self._eta(now, stage, step, total_steps)
+        self._last_report_at = now
         self.last_update = ProgressUpdate(round(self._progress, 4), stage, step, total_steps, eta)
         self._report(self.last_update)
+
+    def _eta(self, now: float, stage: str, step: int | None, total: int | None) -> float | None:
+        """Seconds left. Within a stage that counts steps, from its measured step rate (a
+        first job's model load would skew a whole-job average); the stages after it are
+        scaled from that stage by their planned weights. Otherwise, the whole-job average."""
+        if step and total:
+            per_step = (now - self._stage_started) / step
+            stage_weight = self._weights[stage]
+            later = sum(list(self._weights.values())[list(self._weights).index(stage) + 1 :])
+            return (total - step) * per_step + later / stage_weight * total * per_step
+        if self._progress <= 0:
+            return None
+        return (now - self._started) * (1 - self._progress) / self._progress
 
     def _overall(self, stage: str, fraction: float) -> float:
         if stage not in self._weights:

@@ -9,7 +9,7 @@ import asyncio
 from collections import Counter
 
 from saekdam_backbone.storage.base import ObjectStorage
-from saekdam_contracts.jobs import MAX_IMAGE_PIXELS, JobSpec, UploadCounts
+from saekdam_contracts.jobs import MAX_IMAGE_PIXELS, JobSpec, UploadCounts, UploadRole
 from saekdam_contracts.keys import task_input_key
 
 from ..db.models import Upload
@@ -57,7 +57,23 @@ async def verify_task_inputs(
             raise Unprocessable(
                 "upload_required", f"a {spec.kind} job needs at least {least} {role!r} upload(s)"
             )
+    _check_mask_matches_image(present)
     return present
+
+
+def _check_mask_matches_image(inputs: list[dict]) -> None:
+    images = [i for i in inputs if i["role"] == UploadRole.IMAGE]
+    for mask in (i for i in inputs if i["role"] == UploadRole.MASK):
+        photo = images[0] if images else None
+        if photo is not None and (mask["width"], mask["height"]) != (
+            photo["width"],
+            photo["height"],
+        ):
+            raise Unprocessable(
+                "mask_size_mismatch",
+                f"the mask is {mask['width']}x{mask['height']} but the photo is "
+                f"{photo['width']}x{photo['height']}; draw the mask at the photo's size",
+            )
 
 
 async def _verify_one(spec: JobSpec, upload: Upload, storage: ObjectStorage) -> dict | None:

@@ -47,9 +47,15 @@ async def _live_workers(request: Request) -> list[dict]:
 
 @router.get("/themes")
 async def themes(request: Request) -> dict:
-    """Mural themes; `available` when a running worker has the models for it right now."""
-    ready = {t for w in await _live_workers(request) for t in w.get("themes", [])}
-    return {"themes": [{"name": t, "available": t in ready} for t in THEMES]}
+    """Mural themes; `available` when a running worker has the models for it right now, and
+    the region modes those workers can find a wall with (`mask` only when none has SAM)."""
+    workers = await _live_workers(request)
+    ready = {t for w in workers for t in w.get("themes", [])}
+    regions = {r for w in workers for r in w.get("mural_regions", [])}
+    return {
+        "themes": [{"name": t, "available": t in ready} for t in THEMES],
+        "regions": [r for r in ("auto", "box", "points", "mask") if r in regions],
+    }
 
 
 @router.get("/styles")

@@ -49,6 +49,11 @@ class VerifiedImage:
     height: int
 
 
+EXIF_ORIENTATION = 0x0112
+# EXIF orientations 5-8 rotate by 90 degrees: width and height swap when displayed.
+_TRANSPOSED_ORIENTATIONS = {5, 6, 7, 8}
+
+
 def sniff_format(data: bytes) -> _Format | None:
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return PNG
@@ -133,5 +138,9 @@ def verify_image(
                 f"The {sniffed.name} image could not be decoded; it is truncated or corrupt "
                 f"({exc}).",
             ) from exc
+        # Report the size as the image is shown: cameras store portraits sideways with an
+        # EXIF orientation, and the worker's decoder applies it.
+        if image.getexif().get(EXIF_ORIENTATION) in _TRANSPOSED_ORIENTATIONS:
+            width, height = height, width
 
     return VerifiedImage(sniffed.name, sniffed.content_type, width, height)

@@ -9,7 +9,8 @@ from saekdam_contracts.jobs import JobKind, MuralParams, UploadRole
 from ..context import JobContext
 from ..errors import JobError
 from ..registry import job
-from .images import read_image, save_jpeg
+from .images import read_image, save_png
+from .model_errors import model_run
 
 # Relative to the photo's short side: wide enough to hide the seam, narrow enough to keep
 # the mural on the wall.
@@ -18,13 +19,19 @@ FEATHER_FRACTION = 0.01
 
 @job(JobKind.MURAL.value)
 def run(ctx: JobContext, params: MuralParams) -> list[ResultItem]:
-    from ..pipelines.mural import MissingThemeAdapter, MuralRequest
+    from ..pipelines.mural import MuralRequest
     from ..pipelines.wall_mask import NoWallFound, clean_mask, feather
 
     ctx.plan(load=3, segment=2, denoise=max(params.steps, 1), composite=1, upload=1)
     # 1. Models: loaded once per process, so only the first job pays for this stage.
     ctx.report("load")
     painter = ctx.models.mural_painter
+    if params.theme != "custom" and params.theme not in painter.themes:
+        raise JobError(
+            "theme_unavailable",
+            f"this worker has no adapter for the {params.theme!r} theme; it has: "
+            + ", ".join(painter.themes or ["none"]),
+        )
     ctx.report("load", 1.0)
 
     # 2. The photo and its wall.
@@ -56,15 +63,14 @@ def run(ctx: JobContext, params: MuralParams) -> list[ResultItem]:
         guidance=params.guidance,
         lora_scale=params.lora_scale,
     )
-    try:
+    with model_run():
         result = painter.paint(request, on_step=on_step)
-    except MissingThemeAdapter as error:
-        raise JobError("theme_unavailable", str(error)) from error
     ctx.report("composite", 1.0)
 
     # 4. Store it.
     mural = cv2.cvtColor(result.image, cv2.COLOR_RGB2BGR)
-    item = save_jpeg(ctx, "mural.jpg", mural, seed=result.seed)
+    # PNG: a JPEG re-encode would change the pixels outside the wall after all.
+    item = save_png(ctx, "mural.png", mural, seed=result.seed)
     ctx.report("upload", 1.0)
     return [item]
 

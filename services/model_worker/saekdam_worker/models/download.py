@@ -16,10 +16,18 @@ from .loading import SAM_CHECKPOINT_FILES, hub_cache, sam_checkpoint_path
 from .settings import ModelSettings
 
 SAM_URL = "https://dl.fbaipublicfiles.com/segment_anything/{file}"
-# Weights and configs only: no duplicate .bin/.ckpt/.onnx/flax copies of the same weights, and
-# no fp16 variants (the loader reads the full files and casts them on the GPU).
-ALLOW_PATTERNS = ["*.json", "*.txt", "*.safetensors", "*.model"]
-IGNORE_PATTERNS = ["*.fp16.safetensors", "*onnx*", "*openvino*"]
+# What from_pretrained reads, per component folder: configs, tokenizers and one safetensors
+# file per model. Not the repos' single-file checkpoints, fp16 duplicates, ONNX/Flax copies
+# or the safety checker (never loaded).
+ALLOW_PATTERNS = [
+    "*.json",
+    "*.txt",
+    "*/tokenizer*/*",
+    "diffusion_pytorch_model.safetensors",
+    "*/diffusion_pytorch_model.safetensors",
+    "*/model.safetensors",
+]
+IGNORE_PATTERNS = ["safety_checker/*", "*.fp16.safetensors", "*onnx*", "*openvino*", "*flax*"]
 GROUPS = ("inpaint", "sketch", "sam")
 
 

@@ -63,6 +63,8 @@ def source_kwargs(source: str, settings: ModelSettings) -> tuple[str, dict[str, 
 def pick_device(preference: str):
     import torch
 
+    if preference == "cuda" and not torch.cuda.is_available():
+        raise ModelUnavailable("GPU", "DEVICE=cuda", "CUDA is not available on this machine")
     if preference != "auto":
         return torch.device(preference)
     if torch.cuda.is_available():
@@ -120,7 +122,12 @@ def load_theme_adapters(pipe, settings: ModelSettings, themes: list[str]) -> lis
         folder = Path(settings.lora_dir) / theme
         if not folder.is_dir():
             continue
-        pipe.load_lora_weights(str(folder), adapter_name=theme)
+        try:
+            pipe.load_lora_weights(str(folder), adapter_name=theme)
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            # One broken adapter must not take every other theme down with it.
+            log.error("theme %s: adapter in %s not loaded: %s", theme, folder, exc)
+            continue
         loaded.append(theme)
     if loaded:
         log.info("theme adapters loaded: %s", ", ".join(loaded))
@@ -143,9 +150,7 @@ def load_sketch_pipeline(settings: ModelSettings, device):
         settings,
         dtype=dtype,
     )
-    vae = _load(
-        "SDXL VAE", settings.sdxl_vae, AutoencoderKL.from_pretrained, settings, dtype=dtype
-    )
+    vae = _load("SDXL VAE", settings.sdxl_vae, AutoencoderKL.from_pretrained, settings, dtype=dtype)
     pipe = _load(
         "SDXL base",
         settings.sdxl_model,

@@ -45,9 +45,13 @@ class ModelManager:
 
     @cached_property
     def wall_segmenter(self):
+        import torch
+
         from ..pipelines.wall_mask import WallSegmenter
 
-        return WallSegmenter(loading.load_sam(self.settings, self.device))
+        # segment_anything's automatic generator makes float64 tensors, which MPS lacks.
+        device = torch.device("cpu") if self.device.type == "mps" else self.device
+        return WallSegmenter(loading.load_sam(self.settings, device))
 
     @cached_property
     def sketch_painter(self):
@@ -56,17 +60,26 @@ class ModelManager:
         pipe = loading.load_sketch_pipeline(self.settings, self.device)
         return SketchPainter(pipe, size=self.settings.sketch_size)
 
-    def capabilities(self) -> dict[str, list[str]]:
-        """What this worker can run with the files it has, checked without loading anything."""
+    def capabilities(self, kinds: list[str]) -> dict:
+        """What this worker can run, for the kinds it takes, from the files it has. Without
+        loading anything, except that once the painter is loaded its adapters are the truth
+        (a broken adapter folder is not a theme)."""
         s = self.settings
         themes: list[str] = []
-        if source_present(s.inpaint_model, s):
-            lora = Path(s.lora_dir)
-            themes = [t for t in THEMES if t == "custom" or (lora / t).is_dir()]
+        if "mural" in kinds and source_present(s.inpaint_model, s):
+            if "mural_painter" in self.__dict__:
+                themes = self.mural_painter.themes
+            else:
+                lora = Path(s.lora_dir)
+                themes = [t for t in THEMES if t == "custom" or (lora / t).is_dir()]
         sketch_sources = (s.sdxl_model, s.sdxl_vae, s.sketch_adapter)
-        styles = list(STYLES) if all(source_present(x, s) for x in sketch_sources) else []
-        return {
-            "themes": themes,
-            "styles": styles,
-            "wall_segmentation": loading.sam_checkpoint_path(s).is_file(),
-        }
+        styles: list[str] = []
+        if "sketch" in kinds and all(source_present(x, s) for x in sketch_sources):
+            styles = list(STYLES)
+        # Without SAM a mural still runs on the client's own mask.
+        regions = (
+            ["auto", "box", "points", "mask"]
+            if loading.sam_checkpoint_path(s).is_file()
+            else ["mask"]
+        )
+        return {"themes": themes, "styles": styles, "mural_regions": regions if themes else []}

@@ -144,20 +144,25 @@ class MuralPainter:
 
         # 5. Denoise.
         negative = request.negative_prompt
-        generated = self.pipe(
-            prompt=theme_prompt(request.theme, request.prompt),
-            negative_prompt=DEFAULT_NEGATIVE_PROMPT if negative is None else negative,
-            image=image,
-            mask_image=mask,
-            width=size[0],
-            height=size[1],
-            num_inference_steps=request.steps,
-            strength=request.strength,
-            guidance_scale=request.guidance,
-            generator=_generator(seed),
-            output_type="np",
-            callback_on_step_end=_step_callback(on_step) if on_step else None,
-        ).images[0]
+        try:
+            generated = self.pipe(
+                prompt=theme_prompt(request.theme, request.prompt),
+                negative_prompt=DEFAULT_NEGATIVE_PROMPT if negative is None else negative,
+                image=image,
+                mask_image=mask,
+                width=size[0],
+                height=size[1],
+                num_inference_steps=request.steps,
+                strength=request.strength,
+                guidance_scale=request.guidance,
+                generator=_generator(seed),
+                output_type="np",
+                callback_on_step_end=_step_callback(on_step) if on_step else None,
+            ).images[0]
+        finally:
+            # A run stopped mid-loop skips the pipeline's own clean-up; with CPU offload that
+            # would leave the UNet on the GPU for the next job.
+            self.pipe.maybe_free_model_hooks()
 
         # 6. Composite at the photo's full resolution.
         full = np.clip(_resize(generated, (width, height)), 0.0, 1.0) * 255.0

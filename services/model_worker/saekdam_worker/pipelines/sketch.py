@@ -179,23 +179,27 @@ class SketchPainter:
             if on_step is not None:
                 on_step(step + 1, total)
 
-        output = self.pipe(
-            prompt=prompt,
-            negative_prompt=negative,
-            image=condition,
-            height=self.size,
-            width=self.size,
-            num_inference_steps=total,
-            guidance_scale=float(request.guidance),
-            adapter_conditioning_scale=float(request.adapter_scale),
-            adapter_conditioning_factor=float(request.conditioning_factor),
-            generator=generator,
-            output_type="np",
-            # This pipeline has no callback_on_step_end (nor interrupt): the legacy callback
-            # runs after every scheduler step, with the step index, timestep and latents.
-            callback=step_done,
-            callback_steps=1,
-        )
+        try:
+            output = self.pipe(
+                prompt=prompt,
+                negative_prompt=negative,
+                image=condition,
+                height=self.size,
+                width=self.size,
+                num_inference_steps=total,
+                guidance_scale=float(request.guidance),
+                adapter_conditioning_scale=float(request.adapter_scale),
+                adapter_conditioning_factor=float(request.conditioning_factor),
+                generator=generator,
+                output_type="np",
+                # This pipeline has no callback_on_step_end (nor interrupt): the legacy callback
+                # runs after every scheduler step, with the step index, timestep and latents.
+                callback=step_done,
+                callback_steps=1,
+            )
+        finally:
+            # A run stopped mid-loop skips the pipeline's own clean-up (CPU offload hooks).
+            self.pipe.maybe_free_model_hooks()
         pixels = np.asarray(output.images[0], dtype=np.float32)
         image = np.clip(np.round(pixels * 255.0), 0, 255).astype(np.uint8)
         return SketchResult(image=image, seed=seed, prompt=prompt, negative_prompt=negative)
