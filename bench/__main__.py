@@ -13,7 +13,7 @@ from pathlib import Path
 
 from infra.processes import REPO
 
-from . import queue_throughput, ws_latency
+from . import mural_overhead, queue_throughput, ws_latency
 from .environment import Bench, postgres_reachable, process_fd_limit, raise_fd_limit, redis_version
 
 OUTPUT = REPO / "var" / "bench" / "latest.json"
@@ -77,6 +77,20 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--ws-burst-period-ms", type=float, default=500.0)
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL run")
+    parser.add_argument(
+        "--no-mural",
+        action="store_true",
+        help="skip the worker overhead per mural job (tiny pipeline, direct vs system)",
+    )
+    parser.add_argument(
+        "--mural-jobs",
+        type=int,
+        default=20,
+        help="mural jobs timed each way, direct and through the system (default 20)",
+    )
+    parser.add_argument(
+        "--mural-steps", type=int, default=4, help="denoising steps per mural job (default 4)"
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT)
     return parser.parse_args(argv)
 
@@ -168,6 +182,11 @@ def main(argv: list[str]) -> dict:
                         system.base_url, bench.redis_url, args.jobs, args.concurrency, args.repeat
                     )
                 )
+
+        if args.no_mural:
+            report["mural"] = {"skipped": "--no-mural"}
+        else:
+            report["mural"] = _mural_overhead(bench, args)
     finally:
         bench.close()
 
@@ -182,6 +201,35 @@ def main(argv: list[str]) -> dict:
     report["machine"]["loadavg_end"] = round(os.getloadavg()[0], 2)
     report["elapsed_s"] = round(time.perf_counter() - began, 1)
     return report
+
+
+def _mural_overhead(bench: Bench, args: argparse.Namespace) -> dict:
+    began = time.perf_counter()
+    step("tiny models for the mural pipeline")
+    models_env = mural_overhead.build_models(bench.tmp / "tiny-models")
+    photo, mask = mural_overhead.photo_and_mask()
+    step("mural, direct: loading the tiny inpainting pipeline in this process")
+    direct = mural_overhead.Direct(models_env, photo, mask, args.mural_steps)
+    step("SQLite system with the tiny models: API + 1 worker")
+    worker_env = {**models_env, **mural_overhead.WORKER_THREADS_ENV}
+    with (
+        bench.system("mural", bench.sqlite_url("mural"), **worker_env) as system,
+        mural_overhead.one_torch_thread(),
+    ):
+        result = _run(
+            mural_overhead.run(
+                system.base_url,
+                bench.redis_url,
+                direct,
+                photo,
+                mask,
+                args.mural_jobs,
+                args.mural_steps,
+                log=step,
+            )
+        )
+    result["elapsed_s"] = round(time.perf_counter() - began, 1)
+    return result
 
 
 NOTES = [
@@ -199,6 +247,16 @@ NOTES = [
     "publishes staggered evenly; burst: all tasks' events in one pipelined batch. The 1-client "
     "baseline gets an event every 50 ms for more samples. Clients run in this process (uvloop, "
     "cyclic GC paused while measuring) on the same cores as the API.",
+    "Mural overhead: the tiny SD1.5 inpainting pipeline (tests.fixtures.models, built into the "
+    "bench's temp dir) with the ocean theme's LoRA, seed 7. direct = MuralPainter.paint in the "
+    "bench process, loaded through the production ModelManager, on the alpha the job derives "
+    "from the uploaded mask (computed once, outside the clock). system = the same photo and mask "
+    "uploaded first, then POST submit (region mode mask) -> COMPLETED TaskEvent on Redis, one "
+    "worker process on SQLite and local storage: HTTP, queue, claim/lease, reading and decoding "
+    "the uploads, mask clean-up and feathering, progress events and DB writes per step, encoding "
+    "and storing the result. Jobs alternate direct/system so load changes hit both; torch runs "
+    "on one thread in both processes. The worker's first result is checked against the direct "
+    "one.",
 ]
 
 
@@ -319,8 +377,59 @@ def render(report: dict) -> str:
             "   steady: one event per task per period, tasks staggered evenly; burst: every "
             "task at once. Clients share the cores with the API.",
         ]
+    lines += _render_mural(report.get("mural"))
     lines += ["", f"total {report['elapsed_s']:.0f} s; JSON: {report['config']['output']}"]
     return "\n".join(lines)
+
+
+def _render_mural(r: dict | None) -> list[str]:
+    if not r:
+        return []
+    title = "3. Worker overhead per mural job (tiny pipeline)"
+    if "skipped" in r:
+        return ["", f"{title}: skipped ({r['skipped']})"]
+    d, s = r["direct"], r["system"]
+    widths = [44, 9, 8, 8]
+    lines = [
+        "",
+        f"{title}: theme {r['theme']}, {r['steps']} steps, {r['photo']} photo + uploaded "
+        f"mask, diffusion at {r['working_size']} on CPU; {r['jobs']} jobs each way, "
+        f"interleaved, after {r['warmup_jobs']} warm-ups each; 1 torch thread each",
+        _row(["path", "median ms", "min ms", "max ms"], widths),
+        _row(
+            [
+                "direct: MuralPainter.paint in-process",
+                f"{d['median_ms']:.1f}",
+                f"{d['min_ms']:.1f}",
+                f"{d['max_ms']:.1f}",
+            ],
+            widths,
+        ),
+        _row(
+            [
+                "system: submit -> COMPLETED (API + worker)",
+                f"{s['median_ms']:.1f}",
+                f"{s['min_ms']:.1f}",
+                f"{s['max_ms']:.1f}",
+            ],
+            widths,
+        ),
+        f"   overhead per job {r['overhead_ms']:.1f} ms (difference of the medians; of the "
+        f"minimums {s['min_ms'] - d['min_ms']:.1f} ms); system/direct "
+        f"{r['ratio_system_vs_direct']:.2f}x",
+        f"   system median split: submit -> INPROGRESS {s['submit_to_inprogress_median_ms']:.1f} "
+        f"ms, INPROGRESS -> COMPLETED {s['inprogress_to_completed_median_ms']:.1f} ms; with "
+        f"create + 2 uploads {s['with_uploads_median_ms']:.1f} ms",
+        f"   warm-up: worker's first job {s['warmup_ms'][0] / 1000:.1f} s (loads the pipeline), "
+        f"direct load {d['load_s']:.1f} s; worker's result "
+        + (
+            f"({r['result_content_type']}) pixel-identical to the direct one"
+            + (" put through the same JPEG encoding" if "jpeg" in r["result_content_type"] else "")
+            if r["result_identical_to_direct"]
+            else f"differs from the direct one (max |diff| {r['result_vs_direct_max_abs_diff']})"
+        ),
+    ]
+    return lines
 
 
 def _ratio(value) -> str:

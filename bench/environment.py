@@ -66,8 +66,8 @@ class Bench:
     def close(self) -> None:
         self._stack.close()
 
-    def sqlite_url(self) -> str:
-        url = f"sqlite+aiosqlite:///{self.tmp / 'saekdam.db'}"
+    def sqlite_url(self, name: str = "saekdam") -> str:
+        url = f"sqlite+aiosqlite:///{self.tmp / f'{name}.db'}"
         migrate(url)
         return url
 

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from saekdam_worker.context import JobContext, ProgressUpdate
+from saekdam_worker.errors import JobError
 from saekdam_worker.models.loading import (
     ModelUnavailable,
     load_inpaint_pipeline,
@@ -53,8 +54,9 @@ def test_a_missing_model_says_how_to_get_it(tmp_path):
 def test_asking_for_cuda_without_it_is_a_clear_error():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    with pytest.raises(ModelUnavailable, match="CUDA is not available"):
+    with pytest.raises(JobError, match="CUDA is not available") as raised:
         pick_device("cuda")
+    assert raised.value.code == "device_unavailable"
     assert pick_device("auto").type in ("cpu", "mps")
 
 

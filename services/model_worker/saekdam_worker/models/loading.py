@@ -64,7 +64,10 @@ def pick_device(preference: str):
     import torch
 
     if preference == "cuda" and not torch.cuda.is_available():
-        raise ModelUnavailable("GPU", "DEVICE=cuda", "CUDA is not available on this machine")
+        raise JobError(
+            "device_unavailable",
+            "DEVICE=cuda but CUDA is not available on this worker; set DEVICE=auto or cpu",
+        )
     if preference != "auto":
         return torch.device(preference)
     if torch.cuda.is_available():
