@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := packages/contracts packages/backbone services/api services/model_worker
 STAMP := $(VENV)/.installed
+# The posture service has its own environment (MediaPipe pins numpy<2).
+POSTURE_VENV := .venv-posture
+POSTURE_STAMP := $(POSTURE_VENV)/.installed
 
 .PHONY: run test test-fast lint bench services clean download-models
 
@@ -13,17 +16,25 @@ $(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt
 	$(BIN)/pip install --quiet $(foreach p,$(PACKAGES),-e $(p)) -r requirements-dev.txt
 	touch $(STAMP)
 
+$(POSTURE_STAMP): packages/contracts/pyproject.toml packages/backbone/pyproject.toml services/posture/pyproject.toml services/posture/requirements-dev.txt
+	test -x $(POSTURE_VENV)/bin/python || $(PYTHON) -m venv $(POSTURE_VENV)
+	$(POSTURE_VENV)/bin/pip install --quiet --upgrade pip
+	$(POSTURE_VENV)/bin/pip install --quiet -e packages/contracts -e packages/backbone -e services/posture -r services/posture/requirements-dev.txt
+	touch $(POSTURE_STAMP)
+
 ## run: the whole system on embedded defaults (SQLite, local storage, its own Redis if needed)
-run: $(STAMP)
+run: $(STAMP) $(POSTURE_STAMP)
 	$(BIN)/python -m infra.devrun
 
 ## test: every test, slow ones included, against real Redis, PostgreSQL and an S3 endpoint
-test: $(STAMP) services
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: $(STAMP) $(POSTURE_STAMP) services
+	$(BIN)/python -m pytest --ignore=services/posture $(PYTEST_ARGS)
+	$(POSTURE_VENV)/bin/python -m pytest services/posture/tests $(PYTEST_ARGS)
 
 ## test-fast: skip the slow end-to-end and fault tests
-test-fast: $(STAMP) services
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+test-fast: $(STAMP) $(POSTURE_STAMP) services
+	$(BIN)/python -m pytest --ignore=services/posture -m "not slow" $(PYTEST_ARGS)
+	$(POSTURE_VENV)/bin/python -m pytest services/posture/tests -m "not slow" $(PYTEST_ARGS)
 
 services:
 	@bash infra/ensure-services.sh
@@ -32,7 +43,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: $(STAMP) services
+bench: $(STAMP) $(POSTURE_STAMP) services
 	$(BIN)/python -m bench
 
 ## download-models: fetch the GPU jobs' weights into MODEL_DIR (var/models), with progress bars
@@ -40,4 +51,4 @@ download-models: $(STAMP)
 	$(BIN)/python -m saekdam_worker.models.download $(DOWNLOAD_ARGS)
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) $(POSTURE_VENV) var

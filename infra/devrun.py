@@ -13,7 +13,9 @@ import sys
 import time
 
 from infra.processes import (
+    POSTURE_PYTHON,
     REPO,
+    free_port,
     migrate,
     port_open,
     python_module,
@@ -75,22 +77,42 @@ def main() -> int:
             log.info("started a private redis-server at %s", redis_url)
         env["REDIS_URL"] = redis_url
         migrate(env["DATABASE_URL"])
-        api = python_module("saekdam_api", env)
-        started.append(api)
+        migrate(env["DATABASE_URL"], "saekdam_posture.db.migrate", POSTURE_PYTHON)
+        # Behind the one public port, each service on a private one (as compose does).
+        api_port, posture_port = free_port(), free_port()
+        api = python_module("saekdam_api", {**env, "PORT": str(api_port)})
+        posture = python_module(
+            "saekdam_posture", {**env, "PORT": str(posture_port)}, python=POSTURE_PYTHON
+        )
+        proxy = python_module(
+            "infra.devproxy",
+            {
+                **env,
+                "API_UPSTREAM": f"http://127.0.0.1:{api_port}",
+                "POSTURE_UPSTREAM": f"http://127.0.0.1:{posture_port}",
+            },
+        )
+        started += [api, posture, proxy]
         worker = python_module(
             "saekdam_worker", {**env, "METRICS_PORT": env["WORKER_METRICS_PORT"]}
         )
         started.append(worker)
+        services = {"API": api, "posture service": posture, "proxy": proxy}
         wait_for(
-            lambda: port_open("127.0.0.1", int(env["PORT"])) or api.poll() is not None,
+            lambda: (
+                port_open("127.0.0.1", int(env["PORT"]))
+                and port_open("127.0.0.1", api_port)
+                or any(p.poll() is not None for p in services.values())
+            ),
             60,
-            "the API did not start",
+            "the services did not start",
         )
         log.info("API on http://127.0.0.1:%s (docs at /docs); Ctrl-C stops everything", env["PORT"])
         while not stopping:
-            if api.poll() is not None:
-                log.error("the API exited with %s", api.returncode)
-                return 1
+            for name, process in services.items():
+                if process.poll() is not None:
+                    log.error("the %s exited with %s", name, process.returncode)
+                    return 1
             if worker.poll() is not None:
                 log.warning("the worker exited with %s; starting another", worker.returncode)
                 worker = python_module(

@@ -84,15 +84,19 @@ def wait_for(predicate, timeout_s: float, message: str, interval_s: float = 0.05
     raise TimeoutError(message)
 
 
+# The posture service runs in an environment of its own (MediaPipe pins numpy<2).
+POSTURE_PYTHON = REPO / ".venv-posture" / "bin" / "python"
+
+
 def python_module(
-    module: str, env: dict[str, str], log_path: Path | None = None
+    module: str, env: dict[str, str], log_path: Path | None = None, python: str | Path | None = None
 ) -> subprocess.Popen:
-    """Run `python -m module` with this interpreter, logging to `log_path` if given."""
+    """Run `python -m module` (this interpreter unless told), logging to `log_path` if given."""
     output = open(log_path, "ab") if log_path else None  # noqa: SIM115 - owned by the child
     # A session of its own: a terminal's Ctrl-C reaches only the supervisor, which then
     # stops the children in order (workers and API before the Redis they talk to).
     return subprocess.Popen(
-        [sys.executable, "-m", module],
+        [str(python or sys.executable), "-m", module],
         env={**os.environ, **env},
         cwd=REPO,
         stdout=output,
@@ -101,9 +105,10 @@ def python_module(
     )
 
 
-def migrate(database_url: str) -> None:
+def migrate(database_url: str, module: str = "saekdam_api.db.migrate", python=None) -> None:
+    """Apply a service's migrations (the API's schema by default)."""
     subprocess.run(
-        [sys.executable, "-m", "saekdam_api.db.migrate"],
+        [str(python or sys.executable), "-m", module],
         env={**os.environ, "DATABASE_URL": database_url},
         cwd=REPO,
         check=True,

@@ -1,0 +1,1 @@
+"""Saekdam posture coach service."""

@@ -1,0 +1,50 @@
+"""The posture service's application factory: the pose model is loaded once, at start-up."""
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from saekdam_backbone.db import create_engine, create_sessions
+from saekdam_backbone.logs import configure_logging
+
+from .errors import install_error_handlers
+from .estimation import EstimatorPool
+from .frames import FrameLimits
+from .routes import health, history, stream
+from .settings import PostureSettings, get_settings
+from .store import PostureStore
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    settings: PostureSettings = app.state.settings
+    engine = create_engine(settings.database_url)
+    limits = FrameLimits(
+        max_bytes=settings.max_frame_bytes,
+        max_pixels=settings.max_frame_pixels,
+        max_side=settings.max_frame_side,
+    )
+    pool = EstimatorPool(settings.estimator_threads, frame_limits=limits)
+    await pool.warmup()  # the first frame must not pay for loading MediaPipe
+    app.state.engine, app.state.pool = engine, pool
+    app.state.store = PostureStore(create_sessions(engine))
+    log.info("posture service started")
+    try:
+        yield
+    finally:
+        await pool.aclose()
+        await engine.dispose()
+
+
+def create_app(settings: PostureSettings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    app = FastAPI(title="Saekdam posture", version="1.0.0", lifespan=lifespan)
+    app.state.settings = settings
+    install_error_handlers(app)
+    for module in (health, history, stream):
+        app.include_router(module.router)
+    return app

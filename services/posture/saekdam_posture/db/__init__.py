@@ -1,0 +1,1 @@
+"""The posture service's own tables, with their own Alembic history."""

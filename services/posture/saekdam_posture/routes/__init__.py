@@ -1,0 +1,1 @@
+"""The posture service's routes: the stream, session history, operations."""

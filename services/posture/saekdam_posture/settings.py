@@ -1,0 +1,31 @@
+"""Posture service settings, read once from the environment by `get_settings()`."""
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+
+from saekdam_backbone.settings import BackboneSettings
+
+
+class PostureSettings(BackboneSettings):
+    jwt_secret: SecretStr
+    allowed_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]
+
+    # Frames: bounded in bytes and pixels before anything is decoded.
+    max_frame_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    max_frame_side: int = Field(default=4096, ge=64)
+    max_frame_pixels: int = Field(default=16_000_000, ge=4096)
+    # MediaPipe threads per process (each holds its own model).
+    estimator_threads: int = Field(default=1, ge=1, le=16)
+    # Text messages a session may send per second (landmark JSON, controls).
+    max_messages_per_s: float = Field(default=30.0, gt=0)
+
+    calibration_s: float = Field(default=15.0, ge=3, le=120)
+    ws_auth_timeout_s: float = 10.0
+    # Session statistics are saved this often while a session runs, and at its end.
+    save_every_s: float = Field(default=60.0, gt=0)
+
+
+@lru_cache
+def get_settings() -> PostureSettings:
+    return PostureSettings()
