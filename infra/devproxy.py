@@ -44,6 +44,11 @@ def upstream_for(path: str, routes: list[tuple[str, str]], default: str) -> str:
 def create_proxy(routes: list[tuple[str, str]], default: str) -> Starlette:
     client = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0))
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        await client.aclose()
+
     def forwarded(request_headers, client_host: str | None) -> dict[str, str]:
         headers = {k: v for k, v in request_headers.items() if k.lower() not in HOP_BY_HOP}
         headers["x-forwarded-for"] = client_host or ""
@@ -101,7 +106,7 @@ def create_proxy(routes: list[tuple[str, str]], default: str) -> Starlette:
                 methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             ),
         ],
-        on_shutdown=[client.aclose],
+        lifespan=lifespan,
     )
 
 

@@ -57,6 +57,17 @@ def build_env() -> dict[str, str]:
     return env
 
 
+def _wait_until_serving(services: dict, ports: list[int]) -> None:
+    wait_for(
+        lambda: (
+            all(port_open("127.0.0.1", p) for p in ports)
+            or any(p.poll() is not None for p in services.values())
+        ),
+        90,
+        "the services did not start",
+    )
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="devrun: %(message)s")
     env = build_env()
@@ -84,6 +95,10 @@ def main() -> int:
         posture = python_module(
             "saekdam_posture", {**env, "PORT": str(posture_port)}, python=POSTURE_PYTHON
         )
+        started += [api, posture]
+        services = {"API": api, "posture service": posture}
+        _wait_until_serving(services, [api_port, posture_port])
+        # The public port opens last: once it answers, everything behind it does too.
         proxy = python_module(
             "infra.devproxy",
             {
@@ -92,21 +107,13 @@ def main() -> int:
                 "POSTURE_UPSTREAM": f"http://127.0.0.1:{posture_port}",
             },
         )
-        started += [api, posture, proxy]
+        started.append(proxy)
+        services["proxy"] = proxy
+        _wait_until_serving(services, [int(env["PORT"])])
         worker = python_module(
             "saekdam_worker", {**env, "METRICS_PORT": env["WORKER_METRICS_PORT"]}
         )
         started.append(worker)
-        services = {"API": api, "posture service": posture, "proxy": proxy}
-        wait_for(
-            lambda: (
-                port_open("127.0.0.1", int(env["PORT"]))
-                and port_open("127.0.0.1", api_port)
-                or any(p.poll() is not None for p in services.values())
-            ),
-            60,
-            "the services did not start",
-        )
         log.info("API on http://127.0.0.1:%s (docs at /docs); Ctrl-C stops everything", env["PORT"])
         while not stopping:
             for name, process in services.items():

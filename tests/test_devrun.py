@@ -1,6 +1,7 @@
 """`make run`'s supervisor on embedded defaults: its own Redis, SQLite, local storage."""
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -8,6 +9,7 @@ import sys
 
 import psutil
 import pytest
+import websockets
 from skimage import data as skdata
 
 from infra.processes import REPO, free_port, port_open, wait_for
@@ -48,6 +50,14 @@ async def test_make_run_serves_a_job_and_ctrl_c_leaves_nothing_behind(tmp_path):
         await client.submit(task_id, "filter", {"filter": "pencil_color"})
         frames = await client.events(task_id)
         assert frames[-1]["status"] == "COMPLETED"
+
+        # The posture service answers under the same base URL, HTTP and websocket alike.
+        sessions = await client.request("GET", "/v1/posture/sessions")
+        assert sessions.status_code == 200 and sessions.json()["items"] == []
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port}/v1/posture/stream", additional_headers=client.headers
+        ) as ws:
+            assert json.loads(await ws.recv())["type"] == "ready"
     finally:
         # What a terminal's Ctrl-C does: SIGINT to the whole foreground process group.
         os.killpg(run.pid, signal.SIGINT)
