@@ -1,23 +1,15 @@
-"""Bring a database to the newest schema: `python -m saekdam_api.db.migrate` (uses DATABASE_URL)."""
+"""Bring a database to the API's newest schema: `python -m saekdam_api.db.migrate`."""
 
 import os
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
+from saekdam_backbone import migrations
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def alembic_config(database_url: str) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
-    return config
-
-
 def upgrade(database_url: str) -> None:
-    command.upgrade(alembic_config(database_url), "head")
+    migrations.upgrade(MIGRATIONS, database_url)
 
 
 if __name__ == "__main__":
