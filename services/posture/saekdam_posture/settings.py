@@ -21,6 +21,12 @@ class PostureSettings(BackboneSettings):
     max_messages_per_s: float = Field(default=30.0, gt=0)
 
     calibration_s: float = Field(default=15.0, ge=3, le=120)
+    # The alert policy (policy.PolicyConfig): bad posture must last `alert_persistence_s`
+    # before an alert, alerts are at least `alert_cooldown_s` apart; a session starts at
+    # `default_sensitivity` (0 relaxed … 1 strict) until its client sends settings.
+    alert_persistence_s: float = Field(default=10.0, ge=0, le=3600)
+    alert_cooldown_s: float = Field(default=60.0, ge=0, le=24 * 3600)
+    default_sensitivity: float = Field(default=0.5, ge=0, le=1)
     ws_auth_timeout_s: float = 10.0
     # Session statistics are saved this often while a session runs, and at its end.
     save_every_s: float = Field(default=60.0, gt=0)

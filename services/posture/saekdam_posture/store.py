@@ -75,7 +75,9 @@ def daily_summary(day: date, sessions: list[Session]) -> dict[str, Any]:
     for record in sessions:
         for state, seconds in (record.state_seconds or {}).items():
             state_seconds[state] = state_seconds.get(state, 0.0) + seconds
-    watched = sum(v for k, v in state_seconds.items() if k not in ("paused", "away"))
+    # Of the time posture was actually scored: calibrating (uncalibrated), glancing away
+    # (unscored), paused and away are neither good nor bad time.
+    watched = sum(state_seconds.get(k, 0.0) for k in ("good", "forward_head", "looking_down"))
     good = state_seconds.get("good", 0.0)
     return {
         "date": day.isoformat(),

@@ -30,6 +30,7 @@ from ..estimation import EstimatorPool, LatestFrameSlot, SlotClosed
 from ..frames import FrameRejected, probe_frame
 from ..metrics import ALERTS, FRAME_SECONDS, FRAMES, SESSIONS
 from ..monitor import MonitorConfig, Observation, PostureMonitor
+from ..policy import PolicyConfig
 from ..pose import Pose
 from ..settings import PostureSettings
 from ..store import PostureStore
@@ -89,13 +90,22 @@ class PostureSession:
         self.slot: LatestFrameSlot[tuple[int, bytes, float]] = LatestFrameSlot()
         self.limit = RateLimit(self.settings.max_messages_per_s)
         self.setup = DEFAULT_SETUP
-        self.frames = 0
+        self.frames = 0  # binary frames received (their ids)
+        self.landmark_frames = 0  # landmark messages received
         self._send_lock = asyncio.Lock()
         config = MonitorConfig(
-            calibration=CalibrationConfig(duration_s=self.settings.calibration_s)
+            calibration=CalibrationConfig(duration_s=self.settings.calibration_s),
+            policy=PolicyConfig(
+                persistence_s=self.settings.alert_persistence_s,
+                cooldown_s=self.settings.alert_cooldown_s,
+            ),
+            sensitivity=self.settings.default_sensitivity,
         )
         self.monitor = PostureMonitor(None, config)
-        self.record = Session(id=str(uuid.uuid4()), user_id=user_id, setup=self.setup)
+        # started_at now: the row is first written when the session is first saved.
+        self.record = Session(
+            id=str(uuid.uuid4()), user_id=user_id, setup=self.setup, started_at=_utcnow()
+        )
 
     async def run(self) -> None:
         await self._load_baseline(self.setup)
@@ -180,6 +190,7 @@ class PostureSession:
             return
         now = time.monotonic()
         if isinstance(message, LandmarksMessage):
+            self.landmark_frames += 1
             observation = self.monitor.observe(now, Pose.from_message(message))
             await self._answer(observation, frame=message.frame_id, source="landmarks", arrived=now)
         elif isinstance(message, CalibrateMessage):
@@ -299,6 +310,8 @@ class PostureSession:
         )
         if alert is not None:
             ALERTS.labels(str(alert["level"])).inc()
+            # The monitor's clock is monotonic and means nothing to a client: send wall time.
+            alert["t"] = time.time()
             await self.send(type="alert", **alert)
         calibration = observation.calibration
         if calibration is not None and calibration.get("ready") and self.monitor.calibrating:
@@ -320,7 +333,7 @@ class PostureSession:
         record.alerts = stats["alerts"]
         record.longest_good_streak_s = stats["longest_good_streak_s"]
         record.timeline = stats["timeline"]
-        record.frames = self.frames
+        record.frames = self.frames + self.landmark_frames
         record.dropped_frames = self.slot.dropped
         record.ended_at = _utcnow()
         try:
