@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 from websockets.asyncio.client import connect
 
-from infra.processes import POSTURE_PYTHON, free_port, migrate, wait_for
+from infra.processes import POSTURE_PYTHON, free_port, migrate, stop, wait_for
 from saekdam_backbone.tokens import issue_token
 from tests.fixtures.services import POSTGRES_ADMIN_URL, _run_admin
 
@@ -164,15 +164,7 @@ def start_posture_service(
 
 
 def stop_posture_service(service: PostureService, timeout_s: float = 15) -> None:
-    process = service.process
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop(service.process, timeout_s)
 
 
 @pytest.fixture(scope="session")

@@ -67,31 +67,6 @@ def geometry(result: PoseResult) -> dict[str, float]:
     }
 
 
-def forward_head(rgb: np.ndarray, pose: PoseResult, scale: float = 1.3, drop: float = 0.6):
-    """The head moved down and scaled up relative to the shoulders, as when it juts forward.
-
-    The head is an ellipse around the ears (1.0 x 1.15 ear spans, centred 0.2 span above the
-    ear midpoint); it is scaled by `scale` about its centre, moved down by `drop` ear spans
-    and blended back with a feathered mask. The shoulders are left where they were.
-    """
-    h, w = rgb.shape[:2]
-    left_ear, right_ear = px(pose, "left_ear"), px(pose, "right_ear")
-    span = float(np.linalg.norm(left_ear - right_ear))
-    cx, cy = (left_ear + right_ear) / 2
-    cy -= 0.2 * span
-    shift = drop * span
-    matrix = np.float32([[scale, 0, cx - scale * cx], [0, scale, cy - scale * cy + shift]])
-    warped = cv2.warpAffine(
-        rgb, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
-    )
-    mask = np.zeros((h, w), np.float32)
-    centre = (round(cx), round(cy + shift))
-    axes = (round(scale * 1.0 * span), round(scale * 1.15 * span))
-    cv2.ellipse(mask, centre, axes, 0, 0, 360, 1.0, -1)
-    mask = cv2.GaussianBlur(mask, (0, 0), 0.08 * span)[..., None]
-    return (rgb * (1 - mask) + warped * mask).round().astype(np.uint8)
-
-
 # -- real photos ---------------------------------------------------------------------------
 
 
@@ -180,9 +155,11 @@ def test_no_person_gives_none(scene, estimator):
 # (raw pixels, no encoding: astronaut 0.686 / 0.231 / 0.407, grace 0.588 / 0.209 / 0.401)
 @pytest.mark.parametrize("fmt", ["JPEG", "WEBP"])
 @pytest.mark.parametrize("photo", list(PHOTOS))
-def test_head_moved_down_and_scaled_up_reads_as_forward_head(photo, fmt, estimator):
+def test_head_moved_down_and_scaled_up_reads_as_forward_head(
+    photo, fmt, estimator, forward_head_transform
+):
     rgb = PHOTOS[photo]()
-    moved_rgb = forward_head(rgb, estimator.estimate(rgb))
+    moved_rgb = forward_head_transform(rgb, estimator.estimate(rgb))
     # Both through the same pipeline a client's frames take.
     upright = estimator.estimate(decode_frame(encode(rgb, fmt)))
     moved = estimator.estimate(decode_frame(encode(moved_rgb, fmt)))
