@@ -115,7 +115,9 @@ async def _pump(ws: WebSocket, remote) -> None:
         while True:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
-                await remote.close(message.get("code", 1000))
+                code = message.get("code", 1000)
+                # 1005/1006 describe a missing or broken close; they may not be sent on.
+                await remote.close(1000 if code in (1005, 1006) else code)
                 return
             await remote.send(
                 message["bytes"] if message.get("bytes") is not None else message["text"]

@@ -4,6 +4,8 @@ import os
 
 import uvicorn
 
+from saekdam_posture.settings import get_settings
+
 if __name__ == "__main__":
     uvicorn.run(
         "saekdam_posture.app:create_app",
@@ -13,7 +15,8 @@ if __name__ == "__main__":
         proxy_headers=True,
         ws_ping_interval=20,
         ws_ping_timeout=20,
-        # Frames are bounded by MAX_FRAME_BYTES in the route; this is the transport's cap.
-        ws_max_size=8 * 1024 * 1024,
+        # The transport's cap, well above the route's own frame limit so that an oversize
+        # frame gets an error frame and the session goes on; past this the socket closes (1009).
+        ws_max_size=max(8 * 1024 * 1024, 4 * get_settings().max_frame_bytes),
         log_config=None,
     )

@@ -44,6 +44,7 @@ def create_app(settings: PostureSettings | None = None) -> FastAPI:
     configure_logging(settings.log_level, settings.log_json)
     app = FastAPI(title="Saekdam posture", version="1.0.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.open_sessions = 0
     install_error_handlers(app)
     for module in (health, history, stream):
         app.include_router(module.router)

@@ -1,5 +1,7 @@
 """The error shape every Saekdam service answers with: {"error": {"code", "message"}}."""
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -25,6 +27,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def invalid_request(_request: Request, exc: RequestValidationError):
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         return error_response(422, "invalid_request", problems or "the request is not valid")
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception):
+        logging.getLogger(__name__).error("unhandled error", exc_info=exc)
+        return error_response(500, "internal_error", "something went wrong on our side")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException):

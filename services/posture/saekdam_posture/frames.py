@@ -189,16 +189,29 @@ _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _STANDALONE_MARKERS = frozenset(range(0xD0, 0xD8)) | {0x01}  # RSTn, TEM: no length field
 
 
+# The header walk runs on the event loop: it gives up on a frame whose dimensions are not
+# within this many bytes and segments (camera JPEGs carry them in the first few KiB, after at
+# most an EXIF thumbnail) rather than let a crafted frame hold the loop.
+_JPEG_HEADER_SCAN_BYTES = 256 * 1024
+_JPEG_HEADER_SCAN_SEGMENTS = 256
+
+
 def _jpeg_size(data: bytes | bytearray | memoryview) -> tuple[int, int] | None:
     """(width, height) from the first SOFn segment, walking the segments after SOI."""
-    buf = memoryview(data)
+    buf = memoryview(data)[:_JPEG_HEADER_SCAN_BYTES]
     n = len(buf)
     i = 2  # after SOI (FF D8)
-    while i < n:
+    for _segment in range(_JPEG_HEADER_SCAN_SEGMENTS):
+        if i >= n:
+            return None
         if buf[i] != 0xFF:
             return None
-        while i < n and buf[i] == 0xFF:  # fill bytes
+        # Fill bytes: a real encoder writes a handful, so a long run is not an image.
+        fill_end = min(n, i + 64)
+        while i < fill_end and buf[i] == 0xFF:
             i += 1
+        if i < n and buf[i] == 0xFF:
+            return None
         if i >= n:
             return None
         marker = buf[i]

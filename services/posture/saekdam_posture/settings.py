@@ -19,6 +19,16 @@ class PostureSettings(BackboneSettings):
     estimator_threads: int = Field(default=1, ge=1, le=16)
     # Text messages a session may send per second (landmark JSON, controls).
     max_messages_per_s: float = Field(default=30.0, gt=0)
+    # Binary frames a session may send per second (clients send 1-10); more get `rate_limited`.
+    max_frames_per_s: float = Field(default=15.0, gt=0)
+    # A text message is a few KiB of landmarks at most; larger ones are refused unparsed.
+    max_text_bytes: int = Field(default=16 * 1024, ge=1024)
+    # Sessions one process serves; more are closed with 1013 (try again later).
+    max_sessions: int = Field(default=100, ge=1)
+    # A frame that waited longer than this for an estimator is dropped, never processed late.
+    max_frame_age_s: float = Field(default=2.0, gt=0)
+    # A client that does not take a message within this is dropped.
+    send_timeout_s: float = Field(default=5.0, gt=0)
 
     calibration_s: float = Field(default=15.0, ge=3, le=120)
     # The alert policy (policy.PolicyConfig): bad posture must last `alert_persistence_s`

@@ -39,6 +39,8 @@ router = APIRouter()
 log = logging.getLogger(__name__)
 
 POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
+INTERNAL_ERROR = 1011
 DEFAULT_SETUP = "default"
 _client_message = TypeAdapter(ClientMessage)
 
@@ -64,14 +66,15 @@ async def _authenticate(ws: WebSocket, settings: PostureSettings) -> str:
 
 
 class RateLimit:
-    """A token bucket: `rate` messages a second, bursts up to one second's worth."""
+    """A token bucket: `rate` messages a second, bursts up to one second's worth (at least 1)."""
 
     def __init__(self, rate: float):
-        self.rate, self.tokens, self.at = rate, rate, time.monotonic()
+        self.rate, self.burst, self.at = rate, max(1.0, rate), time.monotonic()
+        self.tokens = self.burst
 
     def allow(self) -> bool:
         now = time.monotonic()
-        self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
         self.at = now
         if self.tokens < 1:
             return False
@@ -89,8 +92,10 @@ class PostureSession:
         self.pool: EstimatorPool = state.pool
         self.slot: LatestFrameSlot[tuple[int, bytes, float]] = LatestFrameSlot()
         self.limit = RateLimit(self.settings.max_messages_per_s)
+        self.frame_limit = RateLimit(self.settings.max_frames_per_s)
         self.setup = DEFAULT_SETUP
         self.frames = 0  # binary frames received (their ids)
+        self.stale = 0  # frames dropped for waiting too long, not yet reported
         self.landmark_frames = 0  # landmark messages received
         self._send_lock = asyncio.Lock()
         config = MonitorConfig(
@@ -128,21 +133,29 @@ class PostureSession:
         ]
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in tasks:
-                if task.done() and not task.cancelled() and task.exception() is not None:
-                    raise task.exception()
         finally:
             self.slot.close(discard=True)
             for task in tasks:
                 task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
-                    await task
+            outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+            # Whatever ended the session, what it measured is kept.
             await self._save()
+        for outcome in outcomes:
+            if isinstance(outcome, Closing):
+                raise outcome
+            if isinstance(outcome, Exception) and not isinstance(
+                outcome, WebSocketDisconnect | RuntimeError
+            ):
+                log.error("posture session failed", exc_info=outcome)
+                raise Closing(INTERNAL_ERROR, "internal error")
 
     async def send(self, **message) -> None:
+        text = json.dumps(message, default=_jsonable)
         async with self._send_lock:
-            await self.ws.send_text(json.dumps(message, default=_jsonable))
+            try:
+                await asyncio.wait_for(self.ws.send_text(text), self.settings.send_timeout_s)
+            except TimeoutError as exc:
+                raise Closing(TRY_AGAIN_LATER, "client is not reading") from exc
 
     async def error(self, code: str, message: str, **extra) -> None:
         await self.send(type="error", error={"code": code, "message": message}, **extra)
@@ -162,6 +175,14 @@ class PostureSession:
     async def _frame(self, data: bytes) -> None:
         self.frames += 1
         frame_id = self.frames
+        if not self.frame_limit.allow():
+            FRAMES.labels("rate_limited").inc()
+            await self.error(
+                "rate_limited",
+                f"at most {self.settings.max_frames_per_s:g} frames a second",
+                frame=frame_id,
+            )
+            return
         try:
             # The header only, on the loop: a bad frame is answered at once, never queued.
             probe_frame(
@@ -178,6 +199,12 @@ class PostureSession:
         self.slot.put((frame_id, data, time.monotonic()))
 
     async def _text(self, text: str) -> None:
+        if len(text) > self.settings.max_text_bytes:
+            await self.error(
+                "message_too_large",
+                f"a text message may be at most {self.settings.max_text_bytes} bytes",
+            )
+            return
         if not self.limit.allow():
             await self.error(
                 "rate_limited", f"at most {self.settings.max_messages_per_s:g} messages a second"
@@ -186,7 +213,7 @@ class PostureSession:
         try:
             message = _client_message.validate_json(text)
         except ValidationError as exc:
-            await self._invalid(text, exc)
+            await self._invalid(exc)
             return
         now = time.monotonic()
         if isinstance(message, LandmarksMessage):
@@ -206,19 +233,21 @@ class PostureSession:
         else:
             await self.send(type="pong")
 
-    async def _invalid(self, text: str, exc: ValidationError) -> None:
-        try:
-            kind = json.loads(text).get("type")
-        except (ValueError, AttributeError):
+    async def _invalid(self, exc: ValidationError) -> None:
+        errors = exc.errors()
+        not_an_object = any(not e["loc"] and e["type"] == "dict_type" for e in errors)
+        if not_an_object or any(e["type"] == "json_invalid" for e in errors):
             await self.error("invalid_json", "a text message must be a JSON object")
-            return
-        if any(e["type"] == "union_tag_invalid" for e in exc.errors()):
-            await self.error("unknown_message", f"unknown message type {kind!r}")
-            return
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'][1:])) or 'message'}: {e['msg']}" for e in exc.errors()[:5]
-        )
-        await self.error("invalid_message", f"{kind or 'message'}: {problems}")
+        elif tags := [e for e in errors if e["type"] == "union_tag_invalid"]:
+            tag = tags[0].get("ctx", {}).get("tag")
+            await self.error("unknown_message", f"unknown message type {tag!r}")
+        elif any(e["type"] == "union_tag_not_found" for e in errors):
+            await self.error("invalid_message", "a message needs a `type`")
+        else:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'][1:])) or 'message'}: {e['msg']}" for e in errors[:5]
+            )
+            await self.error("invalid_message", problems)
 
     async def _calibrate(self, message: CalibrateMessage, now: float) -> None:
         if message.action == "start":
@@ -251,8 +280,13 @@ class PostureSession:
                 message=failed.detail,
             )
             return
-        await self.store.save_baseline(self.user_id, self.setup, baseline.to_dict())
-        await self.send(type="calibration", status="completed", setup=self.setup)
+        try:
+            await self.store.save_baseline(self.user_id, self.setup, baseline.to_dict())
+        except Exception:  # noqa: BLE001 - the session keeps the baseline; storing it failed
+            log.warning("could not store a posture baseline", exc_info=True)
+            await self.send(type="calibration", status="completed", setup=self.setup, stored=False)
+            return
+        await self.send(type="calibration", status="completed", setup=self.setup, stored=True)
 
     async def _settings(self, message: SettingsMessage) -> None:
         if message.sensitivity is not None:
@@ -267,9 +301,15 @@ class PostureSession:
         )
 
     async def _load_baseline(self, setup: str) -> None:
-        stored = await self.store.baseline(self.user_id, setup)
         self.setup = self.record.setup = setup
-        self.monitor.set_baseline(Baseline.from_dict(stored) if stored else None)
+        try:
+            stored = await self.store.baseline(self.user_id, setup)
+            baseline = Baseline.from_dict(stored) if stored else None
+        except (ValueError, KeyError, TypeError):
+            # An unreadable (older) baseline must not lock the user out: calibrate again.
+            log.warning("stored posture baseline unreadable; treating as uncalibrated")
+            baseline = None
+        self.monitor.set_baseline(baseline)
 
     # -- frames ------------------------------------------------------------------------
 
@@ -279,14 +319,27 @@ class PostureSession:
                 frame_id, data, arrived = await self.slot.get()
             except SlotClosed:
                 return
-            try:
-                result = await self.pool.estimate_frame(data)
-            except FrameRejected as rejected:
-                FRAMES.labels("rejected").inc()
-                await self.error(rejected.code, rejected.message, frame=frame_id)
+            if time.monotonic() - arrived > self.settings.max_frame_age_s:
+                self.stale += 1  # waited too long for an estimator: never processed late
                 continue
-            pose = Pose.from_message(result.to_message()) if result is not None else None
-            observation = self.monitor.observe(time.monotonic(), pose)
+            if self.monitor.paused:  # nothing to look at while paused
+                observation = self.monitor.observe(arrived, None)
+            else:
+                try:
+                    result = await self.pool.estimate_frame(data)
+                except FrameRejected as rejected:
+                    FRAMES.labels("rejected").inc()
+                    await self.error(rejected.code, rejected.message, frame=frame_id)
+                    continue
+                except Exception:  # noqa: BLE001 - one bad frame must not end the session
+                    log.warning("pose estimation failed", exc_info=True)
+                    await self.error(
+                        "frame_failed", "this frame could not be processed", frame=frame_id
+                    )
+                    continue
+                pose = Pose.from_message(result.to_message()) if result is not None else None
+                # The frame's arrival time, not now: queueing must not distort the smoothing.
+                observation = self.monitor.observe(arrived, pose)
             FRAMES.labels("processed").inc()
             await self._answer(observation, frame=frame_id, source="frame", arrived=arrived)
 
@@ -295,7 +348,8 @@ class PostureSession:
     ) -> None:
         result = observation.as_dict()
         alert = result.pop("alert")
-        dropped = self.slot.take_dropped()
+        dropped = self.slot.take_dropped() + self.stale
+        self.stale = 0
         if dropped:
             FRAMES.labels("dropped").inc(dropped)
         latency = time.monotonic() - arrived
@@ -362,8 +416,12 @@ async def stream(ws: WebSocket) -> None:
         await ws.close(POLICY_VIOLATION, "origin not allowed")
         return
     await ws.accept()
+    state = ws.app.state
+    state.open_sessions += 1
     SESSIONS.inc()
     try:
+        if state.open_sessions > settings.max_sessions:
+            raise Closing(TRY_AGAIN_LATER, "the service is full; try again later")
         user_id = await _authenticate(ws, settings)
         await PostureSession(ws, user_id, ws.app.state).run()
     except Closing as closing:
@@ -372,4 +430,5 @@ async def stream(ws: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
+        state.open_sessions -= 1
         SESSIONS.dec()
