@@ -368,8 +368,10 @@ class PostureSession:
             alert["t"] = time.time()
             await self.send(type="alert", **alert)
         calibration = observation.calibration
-        if calibration is not None and calibration.get("ready") and self.monitor.calibrating:
-            # Long enough and enough frames: finish without waiting for the client to ask.
+        done = calibration is not None and (calibration.get("ready") or calibration.get("expired"))
+        if done and self.monitor.calibrating:
+            # Long enough and enough frames, or too long without them: finish (or fail)
+            # without waiting for the client to ask.
             await self._finish_calibration(time.monotonic())
 
     # -- history -----------------------------------------------------------------------
