@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from saekdam_backbone.settings import BackboneSettings
 
@@ -37,9 +37,21 @@ class PostureSettings(BackboneSettings):
     alert_persistence_s: float = Field(default=10.0, ge=0, le=3600)
     alert_cooldown_s: float = Field(default=60.0, ge=0, le=24 * 3600)
     default_sensitivity: float = Field(default=0.5, ge=0, le=1)
+    # Hysteresis on the smoothed index: a bad state is entered above `enter`, left below `exit`.
+    alert_enter_threshold: float = Field(default=0.5, ge=0, le=1)
+    alert_exit_threshold: float = Field(default=0.3, ge=0, le=1)
+    # Ignored alerts escalate up to this level; `recovery_s` of good posture resets them.
+    alert_max_level: int = Field(default=3, ge=1, le=10)
+    alert_recovery_s: float = Field(default=20.0, ge=0, le=3600)
     ws_auth_timeout_s: float = 10.0
     # Session statistics are saved this often while a session runs, and at its end.
     save_every_s: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _hysteresis_is_a_band(self) -> "PostureSettings":
+        if self.alert_exit_threshold > self.alert_enter_threshold:
+            raise ValueError("ALERT_EXIT_THRESHOLD must not exceed ALERT_ENTER_THRESHOLD")
+        return self
 
 
 @lru_cache

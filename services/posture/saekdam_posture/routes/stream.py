@@ -101,8 +101,12 @@ class PostureSession:
         config = MonitorConfig(
             calibration=CalibrationConfig(duration_s=self.settings.calibration_s),
             policy=PolicyConfig(
+                enter_threshold=self.settings.alert_enter_threshold,
+                exit_threshold=self.settings.alert_exit_threshold,
                 persistence_s=self.settings.alert_persistence_s,
                 cooldown_s=self.settings.alert_cooldown_s,
+                max_level=self.settings.alert_max_level,
+                recovery_s=self.settings.alert_recovery_s,
             ),
             sensitivity=self.settings.default_sensitivity,
         )
