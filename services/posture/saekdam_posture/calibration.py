@@ -128,6 +128,9 @@ class CalibrationConfig:
     duration_s: float = 15.0  # what the client's progress bar counts down
     min_duration_s: float = 5.0  # finishing earlier fails with too_short
     min_samples: int = 10  # accepted frames; 1 fps over 15 s leaves room for 5 rejections
+    # Not ready this long after the start (default 2 × duration_s): too few usable frames
+    # came, and `progress` reports `expired` so the session can fail it (too_few_frames).
+    expires_after_s: float | None = None
     # Raw spread / |median| above which the user moved too much to call it one posture. Head
     # drop moves ~4 % per cm of forward head; 5 px of landmark jitter at 640×480 is ~4 % of
     # head drop but ~8 % of the small eye spacing, hence the looser face-scale limit.
@@ -146,13 +149,18 @@ class Calibrator:
         *,
         min_duration_s: float = 5.0,
         max_relative_spread: Mapping[str, float] | None = None,
+        expires_after_s: float | None = None,
         started_at: float | None = None,
     ) -> None:
         defaults = CalibrationConfig()
+        expires_after_s = 2.0 * duration_s if expires_after_s is None else expires_after_s
+        if expires_after_s < duration_s:
+            raise ValueError("expires_after_s must be at least duration_s")
         self.config = CalibrationConfig(
             duration_s=duration_s,
             min_duration_s=min(min_duration_s, duration_s),
             min_samples=min_samples,
+            expires_after_s=expires_after_s,
             max_relative_spread=defaults.max_relative_spread
             if max_relative_spread is None
             else max_relative_spread,
@@ -169,6 +177,7 @@ class Calibrator:
             config.min_samples,
             min_duration_s=config.min_duration_s,
             max_relative_spread=config.max_relative_spread,
+            expires_after_s=config.expires_after_s,
             started_at=started_at,
         )
 
@@ -186,13 +195,25 @@ class Calibrator:
             self._samples.append(frame)
 
     def elapsed(self, t: float | None = None) -> float:
-        if self.started_at is None:
+        """Seconds since the start, up to t (never before the latest frame's time)."""
+        if self.started_at is None or self._last_t is None:
             return 0.0
-        end = self._last_t if t is None else t
-        return max(0.0, (end or self.started_at) - self.started_at)
+        end = self._last_t if t is None else max(t, self._last_t)
+        return max(0.0, end - self.started_at)
+
+    def ready(self, t: float | None = None) -> bool:
+        """Long enough and enough usable frames to finish."""
+        return self.elapsed(t) >= self.config.duration_s and self.samples >= self.config.min_samples
+
+    def expired(self, t: float | None = None) -> bool:
+        """Still not ready `expires_after_s` after the start: finishing now fails with
+        too_few_frames, and waiting longer is unlikely to help."""
+        return not self.ready(t) and self.elapsed(t) >= self.config.expires_after_s
 
     def progress(self, t: float) -> dict[str, Any]:
-        """For the client's progress bar; `ready` = long enough and enough frames to finish."""
+        """For the client's progress bar; `ready` = long enough and enough frames to finish,
+        `expired` = given up waiting for enough usable frames (finish raises too_few_frames).
+        """
         elapsed = self.elapsed(t)
         return {
             "elapsed_s": round(elapsed, 2),
@@ -201,7 +222,8 @@ class Calibrator:
             "samples": self.samples,
             "min_samples": self.config.min_samples,
             "rejected": dict(self._rejected),
-            "ready": elapsed >= self.config.duration_s and self.samples >= self.config.min_samples,
+            "ready": self.ready(t),
+            "expired": self.expired(t),
         }
 
     def finish(self, t: float | None = None) -> Baseline:

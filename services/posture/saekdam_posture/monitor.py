@@ -11,8 +11,18 @@ Statistics book each interval between events to the state reported at its start,
 per-state times sum to the session's elapsed time. Rejected frames with a person present are
 booked as "unscored" (shown to the user as the held state, but neither good nor bad time). A
 gap longer than `max_gap_s` without frames is booked as "away" after its first `max_gap_s`.
+Only events (frames, pause, resume, calibration) advance the statistics; `stats(t)` adds the
+time since the last event to a copy, so reading them periodically changes nothing.
+
+Memory per session is bounded: the score timeline keeps a running sum and count per bucket,
+and when it would exceed `timeline_max_points` buckets, adjacent buckets merge (the bucket
+width doubles). Alerts are counted per level, not kept.
+
+Timestamps are clamped to be non-decreasing: a frame stamped a few ms before the previous
+event (frames and landmark messages interleave) counts as simultaneous with it.
 """
 
+import copy
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -36,8 +46,13 @@ class MonitorConfig:
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     sensitivity: float = 0.5  # 0 relaxed … 1 strict
-    timeline_bucket_s: float = 10.0  # one mean score per bucket in stats()
+    timeline_bucket_s: float = 10.0  # one mean score per bucket in stats(), at first
+    timeline_max_points: int = 360  # beyond that, buckets merge pairwise (width doubles)
     max_gap_s: float = 5.0  # longer silences in the stream count as away
+
+    def __post_init__(self) -> None:
+        if self.timeline_bucket_s <= 0 or self.timeline_max_points < 1:
+            raise ValueError("need timeline_bucket_s > 0 and timeline_max_points >= 1")
 
 
 @dataclass(frozen=True)
@@ -65,7 +80,19 @@ class PostureMonitor:
         self.smoother = OneEuroFilter.from_config(self.config.smoothing)
         self.calibrator: Calibrator | None = None
         self.paused = False
-        self._stats = _SessionStats(self.config.timeline_bucket_s, self.config.max_gap_s)
+        self._last_t: float | None = None
+        self._stats = _SessionStats(
+            self.config.timeline_bucket_s,
+            self.config.max_gap_s,
+            max_points=self.config.timeline_max_points,
+        )
+
+    def _clock(self, t: float) -> float:
+        """t, but never before the previous event's time (slightly out-of-order frames)."""
+        if self._last_t is not None and t < self._last_t:
+            return self._last_t
+        self._last_t = t
+        return t
 
     # -- control ------------------------------------------------------------------------
 
@@ -86,6 +113,7 @@ class PostureMonitor:
 
     def start_calibration(self, t: float) -> None:
         """(Re)start calibrating; the user should sit upright and face the screen."""
+        t = self._clock(t)
         self._stats.touch(t)
         self.calibrator = Calibrator.from_config(self.config.calibration, started_at=t)
 
@@ -96,6 +124,7 @@ class PostureMonitor:
         """
         if self.calibrator is None:
             raise RuntimeError("calibration was not started")
+        t = self._clock(t)
         calibrator, self.calibrator = self.calibrator, None
         self._stats.touch(t)
         baseline = calibrator.finish(t)
@@ -105,7 +134,15 @@ class PostureMonitor:
     def cancel_calibration(self) -> None:
         self.calibrator = None
 
+    def calibration_progress(self, t: float) -> dict[str, Any] | None:
+        """The calibration's progress at t (None when not calibrating), without a frame: lets
+        the session notice `expired` when the client sends nothing usable at all."""
+        if self.calibrator is None:
+            return None
+        return self.calibrator.progress(max(t, self._last_t if self._last_t is not None else t))
+
     def pause(self, t: float) -> None:
+        t = self._clock(t)
         self._stats.book(t, "paused")
         self.paused = True
         self.policy.update(t, "paused", None)
@@ -113,6 +150,7 @@ class PostureMonitor:
     def resume(self, t: float) -> None:
         if not self.paused:
             return
+        t = self._clock(t)
         self.paused = False
         self.smoother.reset()  # the user may be sitting quite differently now
         scoring = self.baseline is not None and self.calibrator is None
@@ -121,7 +159,12 @@ class PostureMonitor:
     # -- frames -------------------------------------------------------------------------
 
     def observe(self, t: float, pose: Pose | None) -> Observation:
-        """One frame's verdict. `pose` is None when the estimator found nobody."""
+        """One frame's verdict. `pose` is None when the estimator found nobody.
+
+        While calibrating, `calibration` is the progress: when `expired` turns true, finishing
+        the calibration fails with too_few_frames (the previous baseline stays).
+        """
+        t = self._clock(t)
         if self.paused:
             return self._observation(t, "paused")
 
@@ -180,27 +223,36 @@ class PostureMonitor:
     # -- history ------------------------------------------------------------------------
 
     def stats(self, t: float | None = None) -> dict[str, Any]:
-        """Session statistics as a plain dict; with `t`, the time since the last frame is
-        booked too (call it so when the session ends)."""
+        """Session statistics as a plain dict; with `t`, the time since the last event is
+        included as the stream's silence up to t would be booked. Reading changes nothing:
+        call it as often as you like."""
         return self._stats.summary(t)
 
 
 class _SessionStats:
-    """Time per state, alerts, longest good streak and a low-resolution score timeline."""
+    """Time per state, alert counts, longest good streak and a low-resolution score timeline.
 
-    def __init__(self, bucket_s: float, max_gap_s: float) -> None:
-        self.bucket_s = bucket_s
+    Everything here has a fixed size, whatever the session's length.
+    """
+
+    def __init__(self, bucket_s: float, max_gap_s: float, *, max_points: int = 360) -> None:
+        self.bucket_s = bucket_s  # the timeline's current bucket width
+        self.max_points = max_points
         self.max_gap_s = max_gap_s
         self.started_at: float | None = None
-        self.last_t: float | None = None
+        self.last_t: float | None = None  # booked up to here
         self.current = "uncalibrated"  # the bucket the time since last_t is booked to
+        self.current_since: float | None = None  # when `current` was last reported
         self.time_s = dict.fromkeys(STAT_BUCKETS, 0.0)
         self.frames = 0
         self.rejected: Counter[str] = Counter()
-        self.alerts: list[Alert] = []
+        self.alerts = 0
+        self.alerts_by_level: Counter[str] = Counter()
         self.good_streak_s = 0.0
         self.longest_good_streak_s = 0.0
-        self._buckets: dict[int, list[float]] = {}
+        self.score_sum = 0.0
+        self.score_count = 0
+        self._buckets: dict[int, list[float]] = {}  # index → [sum of scores, count]
 
     def touch(self, t: float) -> None:
         """Book the time up to t without changing the state (control messages)."""
@@ -210,9 +262,9 @@ class _SessionStats:
         """Book the time up to t to the previous state; from t on, to `bucket`."""
         self._advance(t)
         self.current = bucket
+        self.current_since = self.last_t
         if score is not None:
-            index = int((t - self.started_at) // self.bucket_s)
-            self._buckets.setdefault(index, []).append(score)
+            self._score(self.last_t, score)
 
     def frame(self, rejection: str | None) -> None:
         self.frames += 1
@@ -220,23 +272,51 @@ class _SessionStats:
             self.rejected[rejection] += 1
 
     def alert(self, alert: Alert) -> None:
-        self.alerts.append(alert)
+        self.alerts += 1
+        self.alerts_by_level[str(alert.level)] += 1
+
+    def _score(self, t: float, score: float) -> None:
+        self.score_sum += score
+        self.score_count += 1
+        while (index := int((t - self.started_at) // self.bucket_s)) >= self.max_points:
+            self._coarsen()
+        entry = self._buckets.get(index)
+        if entry is None:
+            self._buckets[index] = [score, 1]
+        else:
+            entry[0] += score
+            entry[1] += 1
+
+    def _coarsen(self) -> None:
+        """Merge adjacent buckets pairwise: half the points, twice the width."""
+        merged: dict[int, list[float]] = {}
+        for index, (total, count) in self._buckets.items():
+            entry = merged.setdefault(index // 2, [0.0, 0])
+            entry[0] += total
+            entry[1] += count
+        self._buckets = merged
+        self.bucket_s *= 2
 
     def _advance(self, t: float) -> None:
         if self.started_at is None:
-            self.started_at = self.last_t = t
+            self.started_at = self.last_t = self.current_since = t
             return
-        dt = max(0.0, t - self.last_t)
-        self.last_t = max(self.last_t, t)
-        if dt == 0:
+        if t <= self.last_t:
             return
-        # Paused sessions legitimately send nothing; otherwise silence means nobody is there.
-        held = dt if self.current == "paused" else min(dt, self.max_gap_s)
-        self._add(self.current, held)
-        if dt > held:
-            self._add("away", dt - held)
+        # Paused sessions legitimately send nothing; otherwise the state holds for max_gap_s
+        # after it was last reported (not after the last control message), then nobody is
+        # there.
+        if self.current == "paused":
+            held_until = t
+        else:
+            held_until = min(t, max(self.last_t, self.current_since + self.max_gap_s))
+        self._add(self.current, held_until - self.last_t)
+        self._add("away", t - held_until)
+        self.last_t = t
 
     def _add(self, bucket: str, seconds: float) -> None:
+        if seconds <= 0:
+            return
         self.time_s[bucket] += seconds
         if bucket == "good":
             self.good_streak_s += seconds
@@ -244,26 +324,31 @@ class _SessionStats:
         elif bucket != UNSCORED:  # a glance away neither extends nor breaks a good streak
             self.good_streak_s = 0.0
 
+    def _with_tail(self, t: float) -> "_SessionStats":
+        """A copy with the time up to t booked; the scores and counters are shared."""
+        tail = copy.copy(self)
+        tail.time_s = dict(self.time_s)
+        tail._advance(t)
+        return tail
+
     def summary(self, t: float | None = None) -> dict[str, Any]:
-        if t is not None and self.started_at is not None:
-            self._advance(t)
-        elapsed = 0.0 if self.started_at is None else self.last_t - self.started_at
-        scores = [s for bucket in self._buckets.values() for s in bucket]
-        levels = Counter(str(a.level) for a in self.alerts)
+        """The statistics; with t, including the time since the last event. No side effects."""
+        view = self if t is None or self.started_at is None else self._with_tail(t)
+        elapsed = 0.0 if view.started_at is None else view.last_t - view.started_at
         return {
-            "started_at": self.started_at,
-            "ended_at": self.last_t,
+            "started_at": view.started_at,
+            "ended_at": view.last_t,
             "elapsed_s": round(elapsed, 3),
-            "time_s": {name: round(seconds, 3) for name, seconds in self.time_s.items()},
-            "frames": self.frames,
-            "rejected": dict(self.rejected),
-            "alerts": len(self.alerts),
-            "alerts_by_level": dict(sorted(levels.items())),
-            "longest_good_streak_s": round(self.longest_good_streak_s, 3),
-            "mean_score": round(sum(scores) / len(scores), 4) if scores else None,
-            "timeline_bucket_s": self.bucket_s,
+            "time_s": {name: round(seconds, 3) for name, seconds in view.time_s.items()},
+            "frames": view.frames,
+            "rejected": dict(view.rejected),
+            "alerts": view.alerts,
+            "alerts_by_level": dict(sorted(view.alerts_by_level.items())),
+            "longest_good_streak_s": round(view.longest_good_streak_s, 3),
+            "mean_score": round(view.score_sum / view.score_count, 4) if view.score_count else None,
+            "timeline_bucket_s": view.bucket_s,
             "timeline": [
-                {"t": index * self.bucket_s, "score": round(sum(v) / len(v), 4)}
-                for index, v in sorted(self._buckets.items())
+                {"t": index * view.bucket_s, "score": round(total / count, 4)}
+                for index, (total, count) in sorted(view._buckets.items())
             ],
         }

@@ -8,6 +8,7 @@ import pytest
 
 from saekdam_posture.calibration import (
     Baseline,
+    CalibrationConfig,
     CalibrationFailed,
     Calibrator,
     FeatureStats,
@@ -224,3 +225,41 @@ def test_repeated_or_old_timestamps_change_nothing():
     smoother.reset()
     assert smoother.value is None
     assert smoother(2.0, 0.3) == 0.3
+
+
+def test_progress_expires_after_twice_the_duration_without_enough_frames():
+    calibrator = Calibrator(duration_s=15.0, min_samples=10, started_at=0.0)
+    for i in range(40):  # 1 fps: 5 usable frames, the rest with the head turned
+        calibrator.add(float(i), UPRIGHT if i < 5 else Rejected("head_turned", "turned"))
+        progress = calibrator.progress(float(i))
+        assert progress["ready"] is False
+        assert progress["expired"] is (i >= 30)
+    fresh = Calibrator(duration_s=15.0, started_at=0.0)
+    assert fresh.expired(29.9) is False and fresh.expired(30.0) is True
+    with pytest.raises(CalibrationFailed) as failure:
+        calibrator.finish(39.0)
+    assert failure.value.reason == "too_few_frames"
+    assert "5 usable frames" in failure.value.detail
+
+
+def test_a_ready_calibration_never_expires_and_the_limit_is_configurable():
+    calibrator = Calibrator(duration_s=15.0, min_samples=10, started_at=0.0)
+    for i in range(12):
+        calibrator.add(float(i), UPRIGHT)
+    assert calibrator.progress(100.0) | {"rejected": {}} == calibrator.progress(100.0)
+    assert calibrator.progress(100.0)["ready"] is True
+    assert calibrator.progress(100.0)["expired"] is False
+
+    config = CalibrationConfig(duration_s=10.0, expires_after_s=12.0)
+    quick = Calibrator.from_config(config, started_at=0.0)
+    assert quick.progress(11.9)["expired"] is False
+    assert quick.progress(12.0)["expired"] is True
+    with pytest.raises(ValueError):
+        Calibrator(duration_s=15.0, expires_after_s=10.0)  # would expire before it could end
+
+
+def test_progress_does_not_run_backwards_on_an_older_timestamp():
+    calibrator = Calibrator(started_at=0.0)
+    calibrator.add(5.0, UPRIGHT)
+    assert calibrator.progress(4.98)["elapsed_s"] == 5.0
+    assert calibrator.elapsed(4.98) == 5.0

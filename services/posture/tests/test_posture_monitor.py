@@ -7,7 +7,14 @@ import pytest
 
 from saekdam_contracts.posture import LandmarksMessage
 from saekdam_posture.calibration import Baseline, CalibrationFailed
-from saekdam_posture.monitor import STAT_BUCKETS, Observation, PostureMonitor
+from saekdam_posture.monitor import (
+    STAT_BUCKETS,
+    MonitorConfig,
+    Observation,
+    PostureMonitor,
+    _SessionStats,
+)
+from saekdam_posture.policy import Alert
 from saekdam_posture.pose import Pose
 from saekdam_posture.synthetic import (
     forward_head_pose,
@@ -293,3 +300,213 @@ def test_observations_serialise_to_json():
         "calibration",
     }
     json.dumps(session.monitor.stats())
+
+
+# -- statistics are read without side effects (C3) ---------------------------------------------
+
+
+def stalled_session(interrupt=None) -> tuple[Session, float]:
+    """10 s of good posture, then the stream goes silent; `interrupt(monitor, last)` runs
+    during the silence. Returns the session and the time of its last frame."""
+    session = calibrated_session()
+    session.run(10)
+    last = session.t - session.dt
+    if interrupt is not None:
+        interrupt(session.monitor, last)
+    return session, last
+
+
+def test_periodic_stats_during_a_silence_do_not_change_the_totals():
+    def save_every_minute(monitor, last):
+        for minute in range(1, 11):
+            monitor.stats(last + 60.0 * minute)
+
+    once, last = stalled_session()
+    saved, _ = stalled_session(save_every_minute)
+    end = last + 600.0
+    reference, stats = once.monitor.stats(end), saved.monitor.stats(end)
+    assert stats == reference
+    # 5 s of the silence are still good posture; the rest of the 10 minutes is away.
+    assert stats["time_s"]["away"] == pytest.approx(595.0)
+    assert stats["time_s"]["good"] == pytest.approx(10.0 - 0.5 + 5.0)
+    assert sum(stats["time_s"].values()) == pytest.approx(stats["elapsed_s"], abs=1e-6)
+    assert stats["elapsed_s"] == pytest.approx(end)
+    # Reading is idempotent and leaves the session where the last event left it.
+    assert saved.monitor.stats(end) == stats
+    assert saved.monitor.stats()["ended_at"] == pytest.approx(last)
+    assert saved.monitor.stats()["elapsed_s"] == pytest.approx(last)
+
+
+@pytest.mark.parametrize(
+    "interrupt",
+    [
+        lambda monitor, last: monitor.stats(last + 3.0),  # a periodic save
+        lambda monitor, last: monitor.start_calibration(last + 3.0),  # a control message
+    ],
+    ids=["save", "calibration_start"],
+)
+def test_a_gap_is_booked_the_same_whatever_happens_inside_it(interrupt):
+    once, last = stalled_session()
+    interrupted, _ = stalled_session(interrupt)
+    for session in (once, interrupted):
+        session.monitor.observe(last + 7.0, None)  # frames resume 7 s after the last one
+    reference = once.monitor.stats(last + 7.0)
+    stats = interrupted.monitor.stats(last + 7.0)
+    assert stats["time_s"]["good"] == pytest.approx(reference["time_s"]["good"])
+    assert stats["time_s"]["good"] == pytest.approx(10.0 - 0.5 + 5.0)
+    assert stats["time_s"]["away"] == pytest.approx(2.0)
+    assert sum(stats["time_s"].values()) == pytest.approx(stats["elapsed_s"], abs=1e-6)
+
+
+# -- bounded memory for long sessions (B4) -------------------------------------------------------
+
+
+def _bounded(stats_object: _SessionStats, cap: int) -> None:
+    for name, value in vars(stats_object).items():
+        if hasattr(value, "__len__") and not isinstance(value, str):
+            assert len(value) <= cap, f"_SessionStats.{name} grew to {len(value)}"
+
+
+def test_ten_hours_at_10_fps_keep_the_stats_bounded_and_the_means_exact():
+    fps, hours, bucket_s, cap = 10, 10, 10.0, 360
+    stats = _SessionStats(bucket_s, max_gap_s=5.0, max_points=cap)
+    n = fps * 3600 * hours
+    t = np.arange(n) / fps
+    scores = (np.arange(n) % 7) / 10 + (t // 3600) / 100  # a different mean every hour
+    alert = Alert(1, "forward_head", "sit back", 0.0, 10.0)
+    for i in range(n):
+        stats.book(float(t[i]), "good", float(scores[i]))
+        stats.frame(None)
+        if i % 100 == 0:  # an alert every 10 s: 3600 of them
+            stats.alert(alert)
+        if i % 36000 == 0:
+            _bounded(stats, cap)
+    summary = stats.summary(float(t[-1]) + 0.1)
+
+    _bounded(stats, cap)
+    assert summary["alerts"] == 3600 and summary["alerts_by_level"] == {"1": 3600}
+    assert summary["frames"] == n
+    assert summary["time_s"]["good"] == pytest.approx(hours * 3600.0)
+    # 10 s buckets fill 360 points in an hour; then the width doubles: 20, 40, 80, 160 s.
+    width = summary["timeline_bucket_s"]
+    assert width == 160.0
+    timeline = summary["timeline"]
+    assert len(timeline) <= cap
+    assert len(timeline) == int(np.ceil(hours * 3600 / width))
+    assert [p["t"] for p in timeline] == [i * width for i in range(len(timeline))]
+    # Each point is the mean of every score in its window, not a mean of means.
+    index = (t // width).astype(int)
+    expected = np.bincount(index, weights=scores) / np.bincount(index)
+    assert [p["score"] for p in timeline] == pytest.approx(expected, abs=1e-4)
+    assert summary["mean_score"] == pytest.approx(scores.mean(), abs=1e-4)
+
+
+def test_a_long_monitored_session_keeps_the_timeline_bounded():
+    config = MonitorConfig(timeline_max_points=60)
+    session = calibrated_session(monitor=PostureMonitor(config=config), fps=1.0)
+    start = session.t
+    poses = [upright_pose(), forward_head_pose(6.0)]
+    scored: list[tuple[float, float]] = []
+    for minute in range(4 * 60):  # 4 hours at 1 fps, alternating every 10 minutes
+        pose = poses[(minute // 10) % 2]
+        for _ in range(60):
+            observation = session.monitor.observe(session.t, pose)
+            if observation.score is not None:
+                scored.append((session.t, observation.score))
+            if observation.alert is not None:
+                session.observations.append(observation)
+            session.t += 1.0
+    stats = session.monitor.stats()
+
+    _bounded(session.monitor._stats, 60)
+    timeline = stats["timeline"]
+    assert len(timeline) <= 60
+    width = stats["timeline_bucket_s"]
+    assert width == 320.0  # 10 → 20 → … → 320 s: 60 points cover 5 h 20 min
+    assert stats["alerts"] == len(session.alerts) > 10
+    times, scores = np.array(scored).T
+    index = (times // width).astype(int)  # the session started at t = 0
+    filled = np.unique(index)
+    expected = (np.bincount(index, weights=scores) / np.bincount(index).clip(1))[filled]
+    assert [p["t"] for p in timeline] == [i * width for i in filled]
+    assert [p["score"] for p in timeline] == pytest.approx(expected, abs=1e-4)
+    assert stats["mean_score"] == pytest.approx(scores.mean(), abs=1e-4)
+    assert sum(stats["time_s"].values()) == pytest.approx(stats["elapsed_s"], abs=1e-3)
+    assert stats["elapsed_s"] == pytest.approx(session.t - 1.0)
+    assert stats["time_s"]["uncalibrated"] == pytest.approx(start)
+
+
+# -- a calibration without enough usable frames ends (C5) ----------------------------------------
+
+
+def test_a_calibration_without_enough_usable_frames_expires():
+    session = calibrated_session()
+    old = session.monitor.baseline
+    start = session.t
+    session.monitor.start_calibration(start)
+    session.run(35, scripted_pose, yaw_deg=45.0)  # head turned: no usable frame
+    progress = [o.calibration for o in session.observations[-70:]]
+    assert not any(p["ready"] for p in progress)
+    expired = [p["expired"] for p in progress]
+    first = expired.index(True)
+    assert progress[first]["elapsed_s"] == pytest.approx(30.0)  # 2 × the 15 s duration
+    assert not any(expired[:first]) and all(expired[first:])
+    with pytest.raises(CalibrationFailed) as failure:
+        session.monitor.finish_calibration(session.t)
+    assert failure.value.reason == "too_few_frames"
+    assert "head_turned" in failure.value.detail
+    assert session.monitor.baseline is old and not session.monitor.calibrating
+    assert session.run(2).state == "good"
+
+
+def test_calibration_progress_can_be_polled_without_frames():
+    monitor = PostureMonitor()
+    assert monitor.calibration_progress(0.0) is None
+    monitor.start_calibration(10.0)
+    assert monitor.calibration_progress(20.0)["expired"] is False
+    progress = monitor.calibration_progress(40.0)  # the client sent nothing for 30 s
+    assert progress["expired"] is True and progress["ready"] is False
+    assert progress["samples"] == 0
+    with pytest.raises(CalibrationFailed) as failure:
+        monitor.finish_calibration(40.0)
+    assert failure.value.reason == "too_few_frames"
+
+
+def test_a_calibration_with_enough_frames_is_ready_not_expired():
+    session = Session()
+    session.monitor.start_calibration(0.0)
+    last = session.run(40)  # nobody finished it: ready all along, never expired
+    assert last.calibration["ready"] is True and last.calibration["expired"] is False
+
+
+# -- slightly out-of-order timestamps (C7) -------------------------------------------------------
+
+
+def test_slightly_older_timestamps_are_clamped_to_the_last_one():
+    rng = np.random.default_rng(5)
+    monitor = PostureMonitor()
+    monitor.start_calibration(0.0)
+    t, seen, progress = 0.0, [], []
+    for i in range(200):  # frames at ~5 fps, every third 20 ms older than the one before
+        t += 0.2
+        frame_t = t - 0.2 - 0.02 if i % 3 == 2 else t
+        if i == 80:
+            baseline = monitor.finish_calibration(frame_t)
+            assert baseline.samples > 10
+        pose = upright_pose(noise_px=1.0, rng=rng) if i < 140 else forward_head_pose(6.0)
+        observation = monitor.observe(frame_t, pose)
+        seen.append(frame_t)
+        if observation.calibration is not None:
+            progress.append(observation.calibration["elapsed_s"])
+        if i == 150:
+            monitor.pause(t)
+            monitor.resume(t - 0.003)  # a control message overtaken by its frame
+    assert progress == sorted(progress)  # calibration time never runs backwards
+    stats = monitor.stats()
+    assert all(seconds >= 0 for seconds in stats["time_s"].values())
+    assert sum(stats["time_s"].values()) == pytest.approx(stats["elapsed_s"], abs=1e-6)
+    assert stats["ended_at"] == pytest.approx(max(seen))
+    times = [p["t"] for p in stats["timeline"]]
+    assert times == sorted(times)
+    assert observation.state == "forward_head"
+    assert monitor.smoother._t == pytest.approx(max(seen))
