@@ -13,8 +13,16 @@ from pathlib import Path
 
 from infra.processes import REPO
 
-from . import mural_overhead, queue_throughput, ws_latency
-from .environment import Bench, postgres_reachable, process_fd_limit, raise_fd_limit, redis_version
+from . import mural_overhead, posture_frames, queue_throughput, ws_latency
+from .environment import (
+    Bench,
+    postgres_reachable,
+    posture_service,
+    posture_unavailable,
+    process_fd_limit,
+    raise_fd_limit,
+    redis_version,
+)
 
 OUTPUT = REPO / "var" / "bench" / "latest.json"
 # arq's default poll_delay (0.5 s) bounds how soon it sees new jobs; also run it tuned.
@@ -91,6 +99,24 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--mural-steps", type=int, default=4, help="denoising steps per mural job (default 4)"
     )
+    parser.add_argument(
+        "--no-posture",
+        action="store_true",
+        help="skip the posture section (MediaPipe Pose direct vs through the service, 1 core)",
+    )
+    parser.add_argument(
+        "--posture-frames",
+        type=int,
+        default=150,
+        help="frames timed direct and through the service, closed loop (default 150)",
+    )
+    parser.add_argument(
+        "--posture-open-frames",
+        type=int,
+        default=80,
+        help="frames sent at --posture-fps for the latency run (default 80)",
+    )
+    parser.add_argument("--posture-fps", type=float, default=10.0)
     parser.add_argument("--output", type=Path, default=OUTPUT)
     return parser.parse_args(argv)
 
@@ -187,6 +213,12 @@ def main(argv: list[str]) -> dict:
             report["mural"] = {"skipped": "--no-mural"}
         else:
             report["mural"] = _mural_overhead(bench, args)
+
+        why = "--no-posture" if args.no_posture else posture_unavailable()
+        if why:
+            report["posture"] = {"skipped": why}
+        else:
+            report["posture"] = _posture(bench, args)
     finally:
         bench.close()
 
@@ -232,6 +264,57 @@ def _mural_overhead(bench: Bench, args: argparse.Namespace) -> dict:
     return result
 
 
+# One estimator thread; the per-session frame rate limit (15/s by default, clients send 1-10)
+# lifted, so that one websocket can saturate the service in the closed loop.
+POSTURE_ENV = {"ESTIMATOR_THREADS": "1", "MAX_FRAMES_PER_S": "1000"}
+
+
+def _posture(bench: Bench, args: argparse.Namespace) -> dict:
+    began = time.perf_counter()
+    cpu, client_cpus = posture_frames.cpus()
+    frame = posture_frames.make_frame()
+    frame_path = bench.tmp / "posture-frame.jpg"
+    frame_path.write_bytes(frame)
+    step(f"posture, direct: MediaPipe Pose on {args.posture_frames} frames, pinned to CPU {cpu}")
+    direct = posture_frames.direct(frame_path, args.posture_frames, cpu)
+    step(f"posture service (ESTIMATOR_THREADS=1), pinned to CPU {cpu}")
+    with (
+        posture_service(bench.tmp / "posture", cpu=cpu, **POSTURE_ENV) as service,
+        posture_frames.client_on(client_cpus),
+    ):
+        step(
+            f"posture, service: {args.posture_frames} frames closed loop with 1 then 2 in "
+            f"flight, {args.posture_open_frames} at {args.posture_fps:g} fps; client on CPUs "
+            f"{client_cpus}"
+        )
+        result = _run(
+            posture_frames.run_service(
+                service, frame, args.posture_frames, args.posture_open_frames, args.posture_fps
+            )
+        )
+    saturated = result["closed_loop_2_in_flight"]
+    return {
+        "frame": {
+            "source": "skimage.data.astronaut",
+            "size": f"{posture_frames.FRAME_WIDTH}x{posture_frames.FRAME_HEIGHT}",
+            "jpeg_quality": posture_frames.JPEG_QUALITY,
+            "bytes": len(frame),
+        },
+        "cpu": cpu,
+        "client_cpus": client_cpus,
+        "service_env": POSTURE_ENV,
+        "service_threads_repinned": service.threads_repinned,
+        "warmup_frames": posture_frames.WARMUP_FRAMES,
+        "direct": direct,
+        **result,
+        "ratio_service_vs_direct": round(saturated["frames_per_s"] / direct["frames_per_s"], 3),
+        "ratio_cpu_per_frame_service_vs_direct": round(
+            saturated["service_cpu_ms_per_frame"] / direct["cpu_ms_per_frame"], 3
+        ),
+        "elapsed_s": round(time.perf_counter() - began, 1),
+    }
+
+
 NOTES = [
     "Ours: per job POST /v1/tasks + POST /v1/tasks/{id}/submit over HTTP (no upload), a database "
     "write per state transition (QUEUED, INPROGRESS, progress, COMPLETED), a tiny result PNG "
@@ -257,6 +340,16 @@ NOTES = [
     "and storing the result. Jobs alternate direct/system so load changes hit both; torch runs "
     "on one thread in both processes. The worker's first result is checked against the direct "
     "one.",
+    "Posture: one frame, scikit-image's astronaut resized to 640x480, JPEG q85. direct = "
+    "bench/posture_direct.py in .venv-posture pinned to one CPU: PIL decode + MediaPipe "
+    "Pose(static_image_mode=True, model_complexity=1).process, back to back. service = the real "
+    "posture service (ESTIMATOR_THREADS=1, SQLite), every thread pinned to the same CPU, the "
+    "bench client on the other CPU(s), its per-session frame rate limit lifted "
+    "(MAX_FRAMES_PER_S); one websocket with a Bearer token, binary frames in, a "
+    "result per frame out (header check, decode and estimate on the estimator thread, scoring, "
+    "JSON). closed loop = next frame sent when the previous result arrives (capacity, nothing "
+    "dropped); open loop = frames at a fixed rate whatever the answers, latency = send -> "
+    "result received on the client's clock. 10 warm-up frames on each side first.",
 ]
 
 
@@ -378,6 +471,7 @@ def render(report: dict) -> str:
             "task at once. Clients share the cores with the API.",
         ]
     lines += _render_mural(report.get("mural"))
+    lines += _render_posture(report.get("posture"))
     lines += ["", f"total {report['elapsed_s']:.0f} s; JSON: {report['config']['output']}"]
     return "\n".join(lines)
 
@@ -428,6 +522,70 @@ def _render_mural(r: dict | None) -> list[str]:
             if r["result_identical_to_direct"]
             else f"differs from the direct one (max |diff| {r['result_vs_direct_max_abs_diff']})"
         ),
+    ]
+    return lines
+
+
+def _render_posture(r: dict | None) -> list[str]:
+    if not r:
+        return []
+    title = "4. Posture frames: MediaPipe Pose direct vs through the service, one CPU each"
+    if "skipped" in r:
+        return ["", f"{title}: skipped ({r['skipped']})"]
+    d, o, f = r["direct"], r["open_loop"], r["frame"]
+    c1, c2 = r["closed_loop"], r["closed_loop_2_in_flight"]
+    shared = " (shared with the client)" if r["cpu"] in r["client_cpus"] else ""
+    widths = [52, 6, 8, 9, 5, 11, 7]
+    lines = [
+        "",
+        f"{title}: {f['size']} JPEG q{f['jpeg_quality']} ({f['bytes'] / 1000:.0f} kB, "
+        f"{f['source']}), measured side on CPU {r['cpu']}{shared}, client on CPUs "
+        f"{r['client_cpus']}; service "
+        + ", ".join(f"{k}={v}" for k, v in r["service_env"].items()),
+        _row(["path", "frames", "frames/s", "median ms", "CPU", "CPU ms/frm", "dropped"], widths),
+        _row(
+            [
+                "direct: PIL decode + Pose.process, back to back",
+                d["frames"],
+                f"{d['frames_per_s']:.1f}",
+                f"{d['median_ms']:.1f}",
+                f"{d['cpu_util'] * 100:.0f}%",
+                f"{d['cpu_ms_per_frame']:.1f}",
+                "",
+            ],
+            widths,
+        ),
+    ]
+    for label, c in (
+        ("service, closed loop: next frame on each result", c1),
+        ("service, closed loop, 2 in flight (saturated)", c2),
+    ):
+        lines.append(
+            _row(
+                [
+                    label,
+                    c["frames"],
+                    f"{c['frames_per_s']:.1f}",
+                    f"{c['rtt_median_ms']:.1f}",
+                    f"{c['service_cpu_util'] * 100:.0f}%",
+                    f"{c['service_cpu_ms_per_frame']:.1f}",
+                    c["dropped"],
+                ],
+                widths,
+            )
+        )
+    lines += [
+        f"   service/direct: {r['ratio_service_vs_direct']:.2f}x frames/s on one core "
+        f"(saturated), {r['ratio_cpu_per_frame_service_vs_direct']:.2f}x CPU per frame; "
+        f"service median ms = send -> result at the client ({c1['server_median_ms']:.1f} ms "
+        "of it frame arrival -> answer inside the service, 1 in flight)",
+        f"   open loop {o['fps']:g} fps, {o['frames']} frames: send -> result p50 "
+        f"{o['p50_ms']:.1f} ms, p95 {o['p95_ms']:.1f} ms, max {o['max_ms']:.1f} ms "
+        f"(inside the service p50 {o['server_p50_ms']:.1f} ms); {o['answered']} answered, "
+        f"{o['dropped']} dropped",
+        f"   pose found in {d['pose_found']}/{d['frames']} direct frames; service states "
+        + ", ".join(f"{k} {v}" for k, v in sorted(c1["states"].items()))
+        + f"; service peak RSS {r['service_rss_peak_mb']} MB; {r['elapsed_s']:.0f} s",
     ]
     return lines
 

@@ -1,18 +1,31 @@
-"""What the benchmarks run against (redis-server, databases, API and worker processes), and
-tearing all of it down afterwards, on error too."""
+"""What the benchmarks run against (redis-server, databases, API, worker and posture
+processes), and tearing all of it down afterwards, on error too."""
 
 import asyncio
 import contextlib
 import os
 import resource
+import secrets
 import shutil
 import subprocess
 import tempfile
+import urllib.request
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from infra.processes import migrate, redis_server_binary, start_redis, stop, wait_for
+from infra.processes import (
+    POSTURE_PYTHON,
+    free_port,
+    migrate,
+    port_open,
+    python_module,
+    redis_server_binary,
+    start_redis,
+    stop,
+    wait_for,
+)
 from tests.fixtures.system import System, start_system, storage_env
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -108,6 +121,85 @@ class Bench:
             yield system
         finally:
             system.shutdown()
+
+
+@dataclass(frozen=True)
+class PostureService:
+    process: subprocess.Popen
+    base_url: str
+    jwt_secret: str
+    log: Path
+    cpu: int | None
+    # Threads found on another CPU after start-up and moved (0: all inherited the pinning).
+    threads_repinned: int
+
+
+def pin_process(pid: int, cpu: int) -> int:
+    """Put every thread of `pid` on `cpu` (sched_setaffinity is per thread on Linux; threads
+    started later inherit it from their creator). Returns how many threads had to be moved."""
+    moved = 0
+    for tid in (int(t) for t in os.listdir(f"/proc/{pid}/task")):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if os.sched_getaffinity(tid) != {cpu}:
+                os.sched_setaffinity(tid, {cpu})
+                moved += 1
+    return moved
+
+
+def posture_unavailable() -> str | None:
+    """None if the posture service's environment exists, else why the section is skipped."""
+    if not POSTURE_PYTHON.exists():
+        return f"no {POSTURE_PYTHON} (make bench creates it)"
+    return None
+
+
+def _healthy(base_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(base_url + "/healthz", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def posture_service(
+    root: Path, cpu: int | None = None, **overrides: str
+) -> Iterator[PostureService]:
+    """The real posture service (`python -m saekdam_posture` in its own environment) on a
+    migrated SQLite file, pinned to `cpu` if given; stopped on the way out, on error too."""
+    root.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite+aiosqlite:///{root / 'posture.db'}"
+    migrate(url, "saekdam_posture.db.migrate", POSTURE_PYTHON)
+    port = free_port()
+    secret = secrets.token_urlsafe(48)
+    env = {
+        "DATABASE_URL": url,
+        "JWT_SECRET": secret,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "LOG_JSON": "false",
+        "LOG_LEVEL": "WARNING",
+        **overrides,
+    }
+    log = root / "posture.log"
+    process = python_module("saekdam_posture", env, log, python=POSTURE_PYTHON)
+    try:
+        if cpu is not None:
+            # At once, while the interpreter is still starting: every thread it creates later
+            # (MediaPipe's, the estimator pool's) inherits the affinity.
+            pin_process(process.pid, cpu)
+        base_url = f"http://127.0.0.1:{port}"
+
+        def ready() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError("posture service exited:\n" + log.read_text()[-3000:])
+            return port_open("127.0.0.1", port) and _healthy(base_url)
+
+        wait_for(ready, 90, "the posture service did not become ready", interval_s=0.1)
+        moved = pin_process(process.pid, cpu) if cpu is not None else 0
+        yield PostureService(process, base_url, secret, log, cpu, moved)
+    finally:
+        stop(process)
 
 
 def postgres_reachable() -> str | None:
