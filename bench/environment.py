@@ -1,7 +1,6 @@
 """What the benchmarks run against (redis-server, databases, API, worker and posture
 processes), and tearing all of it down afterwards, on error too."""
 
-import asyncio
 import contextlib
 import os
 import resource
@@ -10,11 +9,11 @@ import shutil
 import subprocess
 import tempfile
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.databases import fresh_postgres_database, run_admin
 from infra.processes import (
     POSTURE_PYTHON,
     free_port,
@@ -87,15 +86,8 @@ class Bench:
     @contextlib.contextmanager
     def postgres(self) -> Iterator[str]:
         """A fresh, migrated database on the PostgreSQL server, dropped afterwards."""
-        name = f"saekdam_bench_{uuid.uuid4().hex[:12]}"
-        _run_admin(f'CREATE DATABASE "{name}"')
-        try:
-            base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
-            url = f"{base}/{name}"
-            migrate(url)
+        with fresh_postgres_database(POSTGRES_ADMIN_URL, migrate, prefix="saekdam_bench") as url:
             yield url
-        finally:
-            _run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     @contextlib.contextmanager
     def system(self, name: str, database_url: str, **overrides: str) -> Iterator[System]:
@@ -205,22 +197,7 @@ def posture_service(
 def postgres_reachable() -> str | None:
     """None if the admin database answers, else why not."""
     try:
-        _run_admin("SELECT 1")
+        run_admin(POSTGRES_ADMIN_URL, "SELECT 1")
     except Exception as exc:  # noqa: BLE001 - any failure means "skip", with the reason
         return f"{type(exc).__name__}: {exc}"
     return None
-
-
-def _run_admin(statement: str) -> None:
-    asyncio.run(_admin(statement))
-
-
-async def _admin(statement: str) -> None:
-    import asyncpg
-
-    dsn = POSTGRES_ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
-    connection = await asyncpg.connect(dsn, timeout=5)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()

@@ -8,7 +8,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from . import ratelimit
 from .db.models import User
 from .domain.tasks import TaskService
-from .domain.uploads import UploadService
 from .domain.users import UserService
 from .errors import Unauthorized
 from .security import user_id_from_token
@@ -29,14 +28,9 @@ def _tasks(request: Request) -> TaskService:
     return request.app.state.tasks
 
 
-def _uploads(request: Request) -> UploadService:
-    return request.app.state.uploads
-
-
 SettingsDep = Annotated[ApiSettings, Depends(_settings)]
 UsersDep = Annotated[UserService, Depends(_users)]
 TasksDep = Annotated[TaskService, Depends(_tasks)]
-UploadsDep = Annotated[UploadService, Depends(_uploads)]
 
 
 async def _current_user(

@@ -87,7 +87,3 @@ class TaskOut(BaseModel):
 class TaskPage(BaseModel):
     items: list[TaskOut]
     next_cursor: str | None
-
-
-class ErrorBody(BaseModel):
-    error: ErrorInfo

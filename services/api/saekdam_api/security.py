@@ -4,7 +4,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from saekdam_backbone import tokens
-from saekdam_backbone.tokens import AccessToken, issue_token  # noqa: F401 (re-exported)
 
 from .errors import Unauthorized
 

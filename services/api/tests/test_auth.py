@@ -4,7 +4,7 @@ import time
 import httpx
 import jwt
 
-from saekdam_api.security import issue_token
+from saekdam_backbone.tokens import issue_token
 
 
 async def test_register_returns_the_user_without_any_password_field(api):

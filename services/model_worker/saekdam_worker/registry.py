@@ -1,14 +1,12 @@
 """Job handler registry: the runtime knows kinds only by name."""
 
 from collections.abc import Callable
-from typing import TypeVar
 
 from saekdam_contracts.events import ResultItem
 from saekdam_contracts.jobs import Params
 
 from .context import JobContext
 
-P = TypeVar("P", bound=Params)
 Handler = Callable[[JobContext, Params], list[ResultItem]]
 
 _HANDLERS: dict[str, Handler] = {}

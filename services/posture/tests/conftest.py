@@ -29,9 +29,10 @@ import numpy as np
 import pytest
 from websockets.asyncio.client import connect
 
+from infra.databases import fresh_postgres_database
 from infra.processes import POSTURE_PYTHON, free_port, migrate, stop, wait_for
 from saekdam_backbone.tokens import issue_token
-from tests.fixtures.services import POSTGRES_ADMIN_URL, _run_admin
+from tests.fixtures.services import POSTGRES_ADMIN_URL
 
 POSTURE_MIGRATIONS = "saekdam_posture.db.migrate"
 STREAM_PATH = "/v1/posture/stream"
@@ -60,13 +61,10 @@ def migrate_posture(url: str) -> str:
 @contextmanager
 def fresh_posture_postgres() -> Iterator[str]:
     """A new PostgreSQL database with the posture tables, dropped on exit."""
-    name = f"saekdam_posture_test_{uuid.uuid4().hex[:12]}"
-    _run_admin(f'CREATE DATABASE "{name}"')
-    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
-    try:
-        yield migrate_posture(f"{base}/{name}")
-    finally:
-        _run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database(
+        POSTGRES_ADMIN_URL, migrate_posture, prefix="saekdam_posture_test"
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,9 @@
 from fastapi import APIRouter, status
 
+from saekdam_backbone.tokens import issue_token
+
 from ..deps import SettingsDep, UsersDep, rate_limit
 from ..schemas import LoginIn, RegisterIn, TokenOut, UserOut
-from ..security import issue_token
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 limited = rate_limit("auth", "rate_auth_per_min", by_user=False)

@@ -51,18 +51,7 @@ def run(ctx: JobContext, params: MuralParams) -> list[ResultItem]:
     def on_step(step: int, total: int) -> None:
         ctx.report("denoise", step / total, step=step, total_steps=total)
 
-    request = MuralRequest(
-        image=photo,
-        alpha=alpha,
-        theme=params.theme,
-        prompt=params.prompt,
-        negative_prompt=params.negative_prompt,
-        seed=params.seed,
-        steps=params.steps,
-        strength=params.strength,
-        guidance=params.guidance,
-        lora_scale=params.lora_scale,
-    )
+    request = MuralRequest.from_params(photo, alpha, params)
     with model_run():
         result = painter.paint(request, on_step=on_step)
     ctx.report("composite", 1.0)

@@ -62,6 +62,22 @@ class MuralRequest:
     guidance: float = 7.5
     lora_scale: float = 1.0
 
+    @classmethod
+    def from_params(cls, image: np.ndarray, alpha: np.ndarray, params) -> "MuralRequest":
+        """From validated MuralParams (anything with the same attribute names)."""
+        return cls(
+            image=image,
+            alpha=alpha,
+            theme=params.theme,
+            prompt=params.prompt,
+            negative_prompt=params.negative_prompt,
+            seed=params.seed,
+            steps=params.steps,
+            strength=params.strength,
+            guidance=params.guidance,
+            lora_scale=params.lora_scale,
+        )
+
 
 @dataclass
 class MuralResult:

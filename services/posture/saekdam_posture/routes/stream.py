@@ -15,6 +15,7 @@ import uuid
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import TypeAdapter, ValidationError
 
+from saekdam_backbone.db import utcnow
 from saekdam_backbone.tokens import InvalidToken, user_id_from_token
 from saekdam_contracts.posture import (
     AuthMessage,
@@ -113,7 +114,7 @@ class PostureSession:
         self.monitor = PostureMonitor(None, config)
         # started_at now: the row is first written when the session is first saved.
         self.record = Session(
-            id=str(uuid.uuid4()), user_id=user_id, setup=self.setup, started_at=_utcnow()
+            id=str(uuid.uuid4()), user_id=user_id, setup=self.setup, started_at=utcnow()
         )
 
     async def run(self) -> None:
@@ -395,17 +396,11 @@ class PostureSession:
         record.timeline = stats["timeline"]
         record.frames = self.frames + self.landmark_frames
         record.dropped_frames = self.slot.dropped
-        record.ended_at = _utcnow()
+        record.ended_at = utcnow()
         try:
             await self.store.save_session(record)
         except Exception:  # noqa: BLE001 - history is best effort; the stream goes on
             log.warning("could not save posture session", exc_info=True)
-
-
-def _utcnow():
-    from saekdam_backbone.db import utcnow
-
-    return utcnow()
 
 
 def _jsonable(value):
