@@ -2,7 +2,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := packages/contracts packages/backbone services/api services/model_worker
+PACKAGES := packages/contracts packages/backbone packages/web services/api services/model_worker
 STAMP := $(VENV)/.installed
 # The posture service has its own environment (MediaPipe pins numpy<2).
 POSTURE_VENV := .venv-posture
@@ -16,10 +16,10 @@ $(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt
 	$(BIN)/pip install --quiet $(foreach p,$(PACKAGES),-e $(p)) -r requirements-dev.txt
 	touch $(STAMP)
 
-$(POSTURE_STAMP): packages/contracts/pyproject.toml packages/backbone/pyproject.toml services/posture/pyproject.toml services/posture/requirements-dev.txt
+$(POSTURE_STAMP): packages/contracts/pyproject.toml packages/backbone/pyproject.toml packages/web/pyproject.toml services/posture/pyproject.toml services/posture/requirements-dev.txt
 	test -x $(POSTURE_VENV)/bin/python || $(PYTHON) -m venv $(POSTURE_VENV)
 	$(POSTURE_VENV)/bin/pip install --quiet --upgrade pip
-	$(POSTURE_VENV)/bin/pip install --quiet -e packages/contracts -e packages/backbone -e services/posture -r services/posture/requirements-dev.txt
+	$(POSTURE_VENV)/bin/pip install --quiet -e packages/contracts -e packages/backbone -e packages/web -e services/posture -r services/posture/requirements-dev.txt
 	touch $(POSTURE_STAMP)
 
 ## run: the whole system on embedded defaults (SQLite, local storage, its own Redis if needed)

@@ -22,3 +22,24 @@ def result_prefix(task_id: str, attempt: int) -> str:
 
 def result_key(task_id: str, attempt: int, name: str) -> str:
     return result_prefix(task_id, attempt) + name
+
+
+def post_image_key(post_id: str, image_id: str, name: str) -> str:
+    # A post's own copy: it outlives the task (retention, account clean-up) it came from.
+    return f"board/{post_id}/{image_id}/{name}"
+
+
+def post_prefix(post_id: str) -> str:
+    return f"board/{post_id}/"
+
+
+def user_upload_prefix(user_id: str) -> str:
+    return f"uploads/{user_id}/"
+
+
+def task_input_prefix(task_id: str) -> str:
+    return f"inputs/{task_id}/"
+
+
+def task_results_prefix(task_id: str) -> str:
+    return f"results/{task_id}/"

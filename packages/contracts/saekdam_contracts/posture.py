@@ -30,11 +30,6 @@ class ImageSize(Message):
 # -- client -> server ---------------------------------------------------------------------
 
 
-class AuthMessage(Message):
-    type: Literal["auth"]
-    token: str = Field(min_length=1, max_length=4096)
-
-
 class LandmarksMessage(Message):
     type: Literal["landmarks"]
     frame_id: int | None = Field(default=None, ge=0)

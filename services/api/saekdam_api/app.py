@@ -3,12 +3,9 @@
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from saekdam_backbone.db import create_engine, create_sessions
 from saekdam_backbone.events import EventPublisher
@@ -16,13 +13,33 @@ from saekdam_backbone.logs import configure_logging
 from saekdam_backbone.queue import JobQueue
 from saekdam_backbone.storage import build_storage
 from saekdam_backbone.tasks.store import TaskStore
+from saekdam_web.auth import Authenticator
+from saekdam_web.errors import install_error_handlers
+from saekdam_web.ratelimit import RateLimiter
 
+from .domain.accounts import AccountService
+from .domain.comments import CommentService
+from .domain.likes import LikeService
+from .domain.moderation import ModerationService
+from .domain.post_images import PostImages
+from .domain.posts import PostService
+from .domain.remix import RemixService
 from .domain.tasks import TaskService
 from .domain.uploads import UploadService
 from .domain.users import UserService
-from .errors import ApiError
 from .events.hub import EventHub
-from .routes import auth, catalog, health, storage, task_events, tasks, users
+from .routes import (
+    auth,
+    board,
+    catalog,
+    comments,
+    health,
+    moderation,
+    storage,
+    task_events,
+    tasks,
+    users,
+)
 from .settings import ApiSettings, get_settings
 
 log = logging.getLogger(__name__)
@@ -47,50 +64,30 @@ async def lifespan(app: FastAPI):
         object_storage,
     )
     state.hub, state.store, state.queue = hub, store, queue
+    state.authenticator = Authenticator(settings.jwt_secret.get_secret_value(), sessions)
+    state.rate_limiter = RateLimiter(settings.redis_url, settings.rate_limits())
     state.users = UserService(sessions)
     state.uploads = uploads
     state.tasks = TaskService(
         store, uploads, queue, EventPublisher(redis), object_storage, settings
     )
+    images = PostImages(store, uploads, object_storage, settings)
+    posts = PostService(sessions, images, object_storage, settings)
+    state.posts = posts
+    state.comments = CommentService(sessions, posts)
+    state.likes = LikeService(sessions, posts)
+    state.moderation = ModerationService(sessions, posts)
+    state.remix = RemixService(sessions, posts, store, settings)
+    state.accounts = AccountService(sessions, state.tasks, object_storage)
     await hub.start()
     log.info("api started", extra={"outcome": settings.storage_backend})
     try:
         yield
     finally:
         await hub.stop()
+        await state.rate_limiter.aclose()
         await redis.aclose()
         await engine.dispose()
-
-
-def _error(status_code: int, code: str, message: str, headers=None) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"code": code, "message": message}}, status_code=status_code, headers=headers
-    )
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def api_error(_request: Request, exc: ApiError):
-        return _error(exc.status_code, exc.code, exc.message)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, exc: RequestValidationError):
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        return _error(422, "invalid_request", problems or "the request is not valid")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException):
-        codes = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
-        code = codes.get(exc.status_code, "http_error")
-        message = exc.detail if isinstance(exc.detail, str) else "request failed"
-        return _error(exc.status_code, code, message, getattr(exc, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def unexpected(_request: Request, exc: Exception):
-        log.exception("unhandled error")
-        return _error(500, "internal_error", "something went wrong on our side")
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -104,8 +101,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         allow_methods=["*"],
         allow_headers=["Authorization", "Content-Type"],
     )
-    _install_error_handlers(app)
-    for module in (health, auth, users, tasks, task_events, catalog):
+    install_error_handlers(app)
+    routers = (health, auth, users, tasks, task_events, catalog, board, comments, moderation)
+    for module in routers:
         app.include_router(module.router)
     if settings.storage_backend == "local":
         app.include_router(storage.router)

@@ -1,19 +1,28 @@
-"""Typed dependencies for the routes: services from app state, and the current user."""
+"""Typed dependencies for the routes: services from app state, and who may do what.
+
+Who is calling (`CurrentUser`, `OptionalUser`) and rate limits come from the shared web edge;
+the board's own rules (registered users write, admins moderate) are added here.
+"""
 
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from . import ratelimit
-from .db.models import User
+from saekdam_backbone.users import User
+from saekdam_web.auth import CurrentUser, OptionalUser
+from saekdam_web.errors import Forbidden
+
+from .domain.accounts import AccountService
+from .domain.comments import CommentService
+from .domain.likes import LikeService
+from .domain.moderation import ModerationService
+from .domain.posts import PostService
+from .domain.remix import RemixService
 from .domain.tasks import TaskService
 from .domain.users import UserService
-from .errors import Unauthorized
-from .security import user_id_from_token
 from .settings import ApiSettings
 
-_bearer = HTTPBearer(auto_error=False)
+__all__ = ["CurrentUser", "OptionalUser", "RegisteredUser", "AdminUser"]
 
 
 def _settings(request: Request) -> ApiSettings:
@@ -28,45 +37,35 @@ def _tasks(request: Request) -> TaskService:
     return request.app.state.tasks
 
 
+def _state(name: str):
+    def get(request: Request):
+        return getattr(request.app.state, name)
+
+    return Depends(get)
+
+
 SettingsDep = Annotated[ApiSettings, Depends(_settings)]
 UsersDep = Annotated[UserService, Depends(_users)]
 TasksDep = Annotated[TaskService, Depends(_tasks)]
+PostsDep = Annotated[PostService, _state("posts")]
+CommentsDep = Annotated[CommentService, _state("comments")]
+LikesDep = Annotated[LikeService, _state("likes")]
+ModerationDep = Annotated[ModerationService, _state("moderation")]
+RemixDep = Annotated[RemixService, _state("remix")]
+AccountsDep = Annotated[AccountService, _state("accounts")]
 
 
-async def _current_user(
-    request: Request,
-    settings: SettingsDep,
-    users: UsersDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("token_missing", "send an access token as 'Authorization: Bearer …'")
-    user_id = user_id_from_token(credentials.credentials, settings.jwt_secret.get_secret_value())
-    user = await users.get(user_id)
-    if user is None:
-        raise Unauthorized("token_invalid", "the access token's user no longer exists")
-    request.state.user_id = user.id
+async def _registered_user(user: CurrentUser) -> User:
+    if user.is_guest:
+        raise Forbidden("registration_required", "guests may read and run tasks; register to write")
     return user
 
 
-CurrentUser = Annotated[User, Depends(_current_user)]
+async def _admin_user(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise Forbidden("admin_required", "only an admin may do this")
+    return user
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def rate_limit(bucket: str, setting: str, by_user: bool = True):
-    """A dependency that counts the request against `bucket` for this user (or address)."""
-
-    async def check(request: Request) -> None:
-        settings: ApiSettings = request.app.state.settings
-        client = getattr(request.state, "user_id", None) if by_user else None
-        await ratelimit.enforce(
-            request.app.state.redis,
-            bucket,
-            client or client_address(request),
-            getattr(settings, setting),
-        )
-
-    return Depends(check)
+RegisteredUser = Annotated[User, Depends(_registered_user)]
+AdminUser = Annotated[User, Depends(_admin_user)]

@@ -20,15 +20,35 @@ class ApiSettings(BackboneSettings):
     max_attempts: int = Field(default=3, ge=1)
     enable_diagnostic_jobs: bool = False
 
-    # Requests per minute for each client (user id, or address before login).
-    rate_auth_per_min: int = 20
-    rate_tasks_per_min: int = 60
-    rate_uploads_per_min: int = 120
+    # Requests per minute for each caller (per user when signed in, else per address), per
+    # family of routes, counted in a moving window shared by every replica through Redis.
+    rate_auth_per_min: int = Field(default=20, ge=1)
+    rate_tasks_per_min: int = Field(default=60, ge=1)
+    rate_uploads_per_min: int = Field(default=120, ge=1)
+    rate_posts_per_min: int = Field(default=10, ge=1)
+    rate_comments_per_min: int = Field(default=30, ge=1)
+    rate_likes_per_min: int = Field(default=120, ge=1)
+    rate_reports_per_min: int = Field(default=10, ge=1)
+    rate_moderation_per_min: int = Field(default=120, ge=1)
+    rate_account_per_min: int = Field(default=5, ge=1)
+
+    # The board: images of a post, thumbnails, and the popular ranking's half-life.
+    max_post_images: int = Field(default=10, ge=1, le=10)
+    thumbnail_side: int = Field(default=512, ge=64, le=2048)
 
     ws_auth_timeout_s: float = 10.0
     ws_queue_size: int = 64
     ws_send_timeout_s: float = 10.0
     ws_resync_s: float = 15.0
+
+    def rate_limits(self) -> dict[str, int]:
+        """Each route family's per-minute limit, by family name (`rate_<family>_per_min`)."""
+        prefix, suffix = "rate_", "_per_min"
+        return {
+            name[len(prefix) : -len(suffix)]: value
+            for name, value in self.model_dump().items()
+            if name.startswith(prefix) and name.endswith(suffix)
+        }
 
 
 @lru_cache

@@ -23,6 +23,10 @@ def api_settings(database_url, redis_url, tmp_path) -> ApiSettings:
         rate_auth_per_min=100_000,
         rate_tasks_per_min=100_000,
         rate_uploads_per_min=100_000,
+        **{
+            f"rate_{family}_per_min": 100_000
+            for family in ("posts", "comments", "likes", "reports", "moderation", "account")
+        },
     )
 
 
@@ -39,7 +43,8 @@ async def api(api_settings):
 async def register(api, email: str | None = None, password: str = "correct horse") -> dict:
     email = email or f"{secrets.token_hex(6)}@example.com"
     response = await api.post(
-        "/v1/auth/register", json={"email": email, "username": "mural_fan", "password": password}
+        "/v1/auth/register",
+        json={"email": email, "username": f"fan_{secrets.token_hex(6)}", "password": password},
     )
     assert response.status_code == 201, response.text
     login = await api.post("/v1/auth/login", json={"email": email, "password": password})

@@ -4,6 +4,7 @@ import time
 import httpx
 import jwt
 
+from saekdam_api.app import create_app
 from saekdam_backbone.tokens import issue_token
 
 
@@ -39,7 +40,8 @@ async def test_register_rejects_a_short_password_and_a_bad_email(api):
 async def test_login_gives_a_bearer_token_that_identifies_the_user(api):
     email = f"{secrets.token_hex(4)}@example.com"
     await api.post(
-        "/v1/auth/register", json={"email": email, "username": "me_too", "password": "long enough"}
+        "/v1/auth/register",
+        json={"email": email, "username": f"me_{secrets.token_hex(4)}", "password": "long enough"},
     )
     login = await api.post("/v1/auth/login", json={"email": email, "password": "long enough"})
     token = login.json()
@@ -52,7 +54,8 @@ async def test_login_gives_a_bearer_token_that_identifies_the_user(api):
 async def test_login_with_a_wrong_password_or_unknown_email_is_401(api):
     email = f"{secrets.token_hex(4)}@example.com"
     await api.post(
-        "/v1/auth/register", json={"email": email, "username": "me_too", "password": "long enough"}
+        "/v1/auth/register",
+        json={"email": email, "username": f"me_{secrets.token_hex(4)}", "password": "long enough"},
     )
     for body in (
         {"email": email, "password": "wrong one"},
@@ -93,11 +96,14 @@ async def test_a_token_signed_with_another_secret_is_refused(api):
     assert response.status_code == 401 and response.json()["error"]["code"] == "token_invalid"
 
 
-async def test_login_attempts_are_rate_limited(api, api_settings):
-    api_settings.rate_auth_per_min = 3
+async def test_login_attempts_are_rate_limited(api_settings):
+    app = create_app(api_settings.model_copy(update={"rate_auth_per_min": 3}))
     address = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250)}"
-    transport = httpx.ASGITransport(app=api.app, client=(address, 4000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    transport = httpx.ASGITransport(app=app, client=(address, 4000))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
         codes = [
             (
                 await client.post(

@@ -10,9 +10,9 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from saekdam_api.errors import ApiError
 from saekdam_api.routes.storage import router
 from saekdam_backbone.storage.local import LocalStorage
+from saekdam_web.errors import ApiError
 
 BASE_URL = "http://testserver"
 KEY = "uploads/u1/t1/up1"

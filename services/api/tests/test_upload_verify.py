@@ -5,8 +5,8 @@ import pytest
 from PIL import Image
 from skimage import data as sample_images
 
-from saekdam_api.errors import Unprocessable, UnsupportedMedia
 from saekdam_api.uploads.verify import UploadRejected, VerifiedImage, verify_image
+from saekdam_web.errors import Unprocessable, UnsupportedMedia
 
 LIMITS = {"max_pixels": 64_000_000, "min_side": 16, "max_side": 8192}
 

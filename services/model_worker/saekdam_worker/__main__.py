@@ -58,7 +58,7 @@ async def serve(settings: WorkerSettings) -> None:
         advertise_forever(
             redis,
             settings.worker_id,
-            lambda: {"kinds": worker.kinds, **models.capabilities(worker.kinds)},
+            lambda: models.capabilities(worker.kinds),
         )
     )
     try:

@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from saekdam_contracts.capabilities import WorkerCapabilities
 from saekdam_worker.context import JobContext, ProgressUpdate
 from saekdam_worker.errors import JobError
 from saekdam_worker.models.loading import (
@@ -69,14 +70,16 @@ def test_capabilities_follow_the_kinds_taken_and_the_files_present(tiny_inpaint,
         sdxl_model=str(tmp_path / "absent"),
     )
     manager = ModelManager(settings)
-    assert manager.capabilities(["filter"]) == {"themes": [], "styles": [], "mural_regions": []}
+    assert manager.capabilities(["filter"]) == WorkerCapabilities(kinds=["filter"])
     mural = manager.capabilities(["mural", "sketch"])
-    assert set(mural["themes"]) >= {"animals", "nature", "custom"}
-    assert mural["styles"] == []  # no SDXL here
-    assert mural["mural_regions"] == ["mask"]  # no SAM: only the client's own mask
+    assert mural.kinds == ["mural", "sketch"]
+    assert set(mural.themes) >= {"animals", "nature", "custom"}
+    assert mural.styles == []  # no SDXL here
+    assert mural.mural_regions == ["mask"]  # no SAM: only the client's own mask
+    assert WorkerCapabilities.model_validate_json(mural.model_dump_json()) == mural
 
     settings.sam_checkpoint = str(save_tiny_sam(tmp_path / "sam"))
-    assert ModelManager(settings).capabilities(["mural"])["mural_regions"] == [
+    assert ModelManager(settings).capabilities(["mural"]).mural_regions == [
         "auto",
         "box",
         "points",

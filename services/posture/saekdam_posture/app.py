@@ -7,8 +7,9 @@ from fastapi import FastAPI
 
 from saekdam_backbone.db import create_engine, create_sessions
 from saekdam_backbone.logs import configure_logging
+from saekdam_web.auth import Authenticator
+from saekdam_web.errors import install_error_handlers
 
-from .errors import install_error_handlers
 from .estimation import EstimatorPool
 from .frames import FrameLimits
 from .routes import health, history, stream
@@ -29,8 +30,12 @@ async def lifespan(app: FastAPI):
     )
     pool = EstimatorPool(settings.estimator_threads, frame_limits=limits)
     await pool.warmup()  # the first frame must not pay for loading MediaPipe
+    sessions = create_sessions(engine)
     app.state.engine, app.state.pool = engine, pool
-    app.state.store = PostureStore(create_sessions(engine))
+    app.state.store = PostureStore(sessions)
+    # The API's `users` table, in the same database: a deleted or disabled user's token is
+    # refused here as it is there.
+    app.state.authenticator = Authenticator(settings.jwt_secret.get_secret_value(), sessions)
     log.info("posture service started")
     try:
         yield

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from saekdam_backbone.db import utcnow
+from saekdam_web.paging import after_descending
 
 from .db.models import Calibration, Session
 
@@ -45,14 +46,15 @@ class PostureStore:
         async with self._sessions() as session, session.begin():
             await session.merge(record)
 
-    async def list_sessions(self, user_id: str, limit: int, offset: int) -> list[Session]:
-        query = (
-            select(Session)
-            .where(Session.user_id == user_id)
-            .order_by(Session.started_at.desc(), Session.id)
-            .limit(limit)
-            .offset(offset)
-        )
+    async def list_sessions(
+        self, user_id: str, limit: int, after: tuple[datetime, str] | None = None
+    ) -> list[Session]:
+        """Newest first, by (started_at, id) descending; `after` is the last row of the page
+        before (keyset paging), so a session that starts meanwhile shifts nothing."""
+        query = select(Session).where(Session.user_id == user_id)
+        if after is not None:
+            query = query.where(after_descending([Session.started_at, Session.id], after))
+        query = query.order_by(Session.started_at.desc(), Session.id.desc()).limit(limit)
         async with self._sessions() as session:
             return list((await session.scalars(query)).all())
 

@@ -1,13 +1,17 @@
 """A real posture service for the websocket, photo and history tests.
 
 - Databases: a fresh SQLite file or a fresh PostgreSQL database per test module, migrated
-  with the posture service's own migrations (`saekdam_posture.db.migrate`; the API's
-  migrations are not installed in this environment). `posture_database_url` runs a module on
-  both; a module that only needs one overrides the fixture.
+  with the posture service's own migrations (`saekdam_posture.db.migrate`), plus the `users`
+  table the service authenticates against. The API owns and migrates that table; its
+  migrations are not installed in this environment, so it is created here from
+  `saekdam_backbone.users.User`. (`make run` and compose give both services the same
+  DATABASE_URL, so in production the API's migrations have made it.) `posture_database_url`
+  runs a module on both; a module that only needs one overrides the fixture.
 - `posture_service`: `python -m saekdam_posture` with this environment's python, on a free
   port, in a working directory (and TMPDIR) of its own, so a test can check that no frame was
   ever written. A module adjusts the environment by overriding `posture_service_env`.
-- `posture_token`: access tokens signed with the service's secret.
+- `posture_token`: access tokens signed with the service's secret, each for a real user row
+  (`PostureService.token`; `delete_user` and `disable_user` take a user away again).
 """
 
 import asyncio
@@ -18,7 +22,8 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +32,15 @@ import cv2
 import httpx
 import numpy as np
 import pytest
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from websockets.asyncio.client import connect
 
 from infra.databases import fresh_postgres_database
 from infra.processes import POSTURE_PYTHON, free_port, migrate, stop, wait_for
+from saekdam_backbone.db import create_engine, utcnow
 from saekdam_backbone.tokens import issue_token
+from saekdam_backbone.users import User
 from tests.fixtures.services import POSTGRES_ADMIN_URL
 
 POSTURE_MIGRATIONS = "saekdam_posture.db.migrate"
@@ -53,8 +62,26 @@ BASE_ENV = {
 # -- databases -------------------------------------------------------------------------------
 
 
+def on_database(url: str, work: Callable[[AsyncConnection], Awaitable[object]]) -> None:
+    """`await work(connection)` in one committed transaction, in a thread of its own (callers
+    may be inside a running event loop)."""
+
+    async def run() -> None:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await work(connection)
+        finally:
+            await engine.dispose()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
+
+
 def migrate_posture(url: str) -> str:
+    """The posture tables, and the API's `users` table that the service reads."""
     migrate(url, POSTURE_MIGRATIONS, python=PYTHON)
+    on_database(url, lambda c: c.run_sync(User.__table__.create, checkfirst=True))
     return url
 
 
@@ -106,7 +133,24 @@ class PostureService:
         return f"ws://127.0.0.1:{self.port}{STREAM_PATH}"
 
     def token(self, user_id: str | None = None, ttl_s: int = 600) -> str:
-        return issue_token(user_id or str(uuid.uuid4()), self.secret, ttl_s).token
+        """An access token of `user_id` (a new user if None), whose row is made if missing."""
+        user_id = user_id or str(uuid.uuid4())
+
+        async def add_user(connection: AsyncConnection) -> None:
+            if await connection.scalar(select(User.id).where(User.id == user_id)) is None:
+                await connection.execute(
+                    insert(User).values(id=user_id, username="posture-test", is_guest=True)
+                )
+
+        on_database(self.database_url, add_user)
+        return issue_token(user_id, self.secret, ttl_s).token
+
+    def delete_user(self, user_id: str) -> None:
+        on_database(self.database_url, lambda c: c.execute(delete(User).where(User.id == user_id)))
+
+    def disable_user(self, user_id: str) -> None:
+        disable = update(User).where(User.id == user_id).values(disabled_at=utcnow())
+        on_database(self.database_url, lambda c: c.execute(disable))
 
     def log_lines(self) -> list[dict]:
         lines = []
@@ -194,13 +238,9 @@ def posture_service(
 
 
 @pytest.fixture
-def posture_token(posture_jwt_secret) -> Callable[..., str]:
+def posture_token(posture_service) -> Callable[..., str]:
     """posture_token(user_id=None, ttl_s=600): a signed access token (a new user if None)."""
-
-    def make(user_id: str | None = None, ttl_s: int = 600) -> str:
-        return issue_token(user_id or str(uuid.uuid4()), posture_jwt_secret, ttl_s).token
-
-    return make
+    return posture_service.token
 
 
 # -- websocket helpers -----------------------------------------------------------------------

@@ -171,6 +171,29 @@ async def test_auth_failures_close_1008_before_anything_is_sent(case, posture_se
         assert 0.8 < time.monotonic() - started < 4
 
 
+@pytest.mark.parametrize("auth", ["header", "frame"])
+@pytest.mark.parametrize(
+    ("what", "reason"), [("deleted", "token_invalid"), ("disabled", "account_disabled")]
+)
+async def test_a_deleted_or_disabled_users_token_closes_1008(
+    what, reason, auth, posture_service, open_stream
+):
+    user_id = str(uuid.uuid4())
+    token = posture_service.token(user_id)
+    async with open_stream(token, auth=auth):
+        pass  # the token works while its user does
+    if what == "deleted":
+        posture_service.delete_user(user_id)
+    else:
+        posture_service.disable_user(user_id)
+    if auth == "header":
+        closed = await _expect_policy_close(posture_service, {"Authorization": f"Bearer {token}"})
+    else:
+        frame = json.dumps({"type": "auth", "token": token})
+        closed = await _expect_policy_close(posture_service, first=frame)
+    assert closed == (1008, reason)
+
+
 async def test_foreign_origin_is_refused(posture_service):
     with pytest.raises(InvalidStatus) as info:
         async with connect(posture_service.ws_url, origin="https://evil.example", open_timeout=5):

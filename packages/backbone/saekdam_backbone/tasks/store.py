@@ -122,8 +122,21 @@ class TaskStore:
 
     # -- API-side transitions ------------------------------------------------------------
 
-    async def create(self, owner_id: str, max_attempts: int) -> Task:
-        task = Task(id=str(uuid.uuid4()), owner_id=owner_id, max_attempts=max_attempts)
+    async def create(
+        self,
+        owner_id: str,
+        max_attempts: int,
+        kind: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Task:
+        """A CREATED task. `kind`/`params` may be proposed (a remix); submit sets the real ones."""
+        task = Task(
+            id=str(uuid.uuid4()),
+            owner_id=owner_id,
+            max_attempts=max_attempts,
+            kind=kind,
+            params=params,
+        )
         async with self._sessions() as session, session.begin():
             session.add(task)
         return task

@@ -1,22 +1,15 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saekdam_backbone.db import Base, UTCDateTime, utcnow
-from saekdam_backbone.tasks.models import Task  # noqa: F401  (one metadata for migrations)
 
+# One metadata for migrations: the shared tables and the API's own.
+from saekdam_backbone.tasks.models import Task  # noqa: F401
+from saekdam_backbone.users import User  # noqa: F401
 
-class User(Base):
-    __tablename__ = "users"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    email: Mapped[str | None] = mapped_column(String(254), unique=True)
-    username: Mapped[str] = mapped_column(String(32))
-    password_hash: Mapped[str | None] = mapped_column(String(256))
-    is_guest: Mapped[bool] = mapped_column(Boolean, default=False)
-    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+from .board import Comment, Like, Post, PostImage, PostView, Report  # noqa: F401
 
 
 class Upload(Base):

@@ -11,9 +11,9 @@ from collections import Counter
 from saekdam_backbone.storage.base import ObjectStorage
 from saekdam_contracts.jobs import MAX_IMAGE_PIXELS, JobSpec, UploadCounts, UploadRole
 from saekdam_contracts.keys import task_input_key
+from saekdam_web.errors import PayloadTooLarge, Unprocessable
 
 from ..db.models import Upload
-from ..errors import PayloadTooLarge, Unprocessable
 from ..uploads.verify import verify_image
 from .uploads import EXPIRY_SKEW, is_expired
 

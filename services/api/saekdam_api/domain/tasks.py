@@ -14,8 +14,8 @@ from saekdam_contracts.events import PublicResult, ResultItem, TaskEvent
 from saekdam_contracts.jobs import JOB_SPECS, JobSpec, Params
 from saekdam_contracts.queue import JobMessage
 from saekdam_contracts.status import TaskStatus
+from saekdam_web.errors import Conflict, NotFound, Unprocessable
 
-from ..errors import Conflict, NotFound, Unprocessable
 from ..metrics import TASKS_SUBMITTED
 from ..settings import ApiSettings
 from .inputs import verify_task_inputs

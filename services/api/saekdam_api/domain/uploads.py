@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from saekdam_backbone.storage.base import ObjectStorage, UploadForm
 from saekdam_contracts.keys import post_upload_key, task_upload_key
+from saekdam_web.errors import Conflict, PayloadTooLarge, UnsupportedMedia
 
 from ..db.models import Upload
-from ..errors import Conflict, PayloadTooLarge, UnsupportedMedia
 from ..settings import ApiSettings
 
 ALLOWED_CONTENT_TYPES = ("image/png", "image/jpeg", "image/webp")
@@ -56,6 +56,14 @@ class UploadService:
         query = select(Upload).where(Upload.task_id == task_id).order_by(Upload.created_at)
         async with self._sessions() as session:
             return list((await session.scalars(query)).all())
+
+    async def get_post_upload(self, upload_id: str, owner_id: str) -> Upload | None:
+        """The owner's upload made for a post (not for a task), else None."""
+        async with self._sessions() as session:
+            upload = await session.get(Upload, upload_id)
+        if upload is None or upload.owner_id != owner_id or upload.task_id is not None:
+            return None
+        return upload
 
     def _check_declared(self, content_type: str, size: int) -> None:
         if content_type not in ALLOWED_CONTENT_TYPES:

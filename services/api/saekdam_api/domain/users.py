@@ -5,8 +5,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from saekdam_web.errors import Conflict, Unauthorized
+
 from ..db.models import User
-from ..errors import Conflict, Unauthorized
 from ..security import hash_password, verify_password
 
 
@@ -25,12 +26,19 @@ class UserService:
             async with self._sessions() as session, session.begin():
                 session.add(user)
         except IntegrityError as exc:
-            raise Conflict("email_taken", "an account with this email already exists") from exc
+            raise await self._which_taken(user) from exc
         return user
+
+    async def _which_taken(self, user: User) -> Conflict:
+        async with self._sessions() as session:
+            email = await session.scalar(select(User.id).where(User.email == user.email))
+        if email is not None:
+            return Conflict("email_taken", "an account with this email already exists")
+        return Conflict("username_taken", f"the username {user.username!r} is taken")
 
     async def create_guest(self) -> User:
         user_id = str(uuid.uuid4())
-        user = User(id=user_id, username=f"guest-{user_id[:8]}", is_guest=True)
+        user = User(id=user_id, username=f"guest-{user_id.replace('-', '')[:16]}", is_guest=True)
         async with self._sessions() as session, session.begin():
             session.add(user)
         return user

@@ -1,12 +1,13 @@
 from fastapi import APIRouter, status
 
 from saekdam_backbone.tokens import issue_token
+from saekdam_web.ratelimit import rate_limited
 
-from ..deps import SettingsDep, UsersDep, rate_limit
+from ..deps import SettingsDep, UsersDep
 from ..schemas import LoginIn, RegisterIn, TokenOut, UserOut
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
-limited = rate_limit("auth", "rate_auth_per_min", by_user=False)
+limited = rate_limited("auth")
 
 
 def _token(user_id: str, settings) -> TokenOut:

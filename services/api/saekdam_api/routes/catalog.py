@@ -1,13 +1,12 @@
 """What each job kind accepts, for clients building their forms."""
 
-import json
-
 from fastapi import APIRouter, Request
 
+from saekdam_contracts.capabilities import MURAL_REGIONS
 from saekdam_contracts.jobs import FILTER_NAMES, JOB_SPECS, STYLES, THEMES
-from saekdam_contracts.redis_keys import WORKER_PREFIX
 
 from ..deps import SettingsDep
+from ..domain.catalog import live_workers
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 
@@ -38,28 +37,21 @@ async def kinds(settings: SettingsDep) -> dict:
     }
 
 
-async def _live_workers(request: Request) -> list[dict]:
-    redis = request.app.state.redis
-    keys = [key async for key in redis.scan_iter(match=WORKER_PREFIX + "*", count=100)]
-    values = await redis.mget(keys) if keys else []
-    return [json.loads(v) for v in values if v is not None]
-
-
 @router.get("/themes")
 async def themes(request: Request) -> dict:
     """Mural themes; `available` when a running worker has the models for it right now, and
     the region modes those workers can find a wall with (`mask` only when none has SAM)."""
-    workers = await _live_workers(request)
-    ready = {t for w in workers for t in w.get("themes", [])}
-    regions = {r for w in workers for r in w.get("mural_regions", [])}
+    workers = await live_workers(request.app.state.redis)
+    ready = {t for w in workers for t in w.themes}
+    regions = {r for w in workers for r in w.mural_regions}
     return {
         "themes": [{"name": t, "available": t in ready} for t in THEMES],
-        "regions": [r for r in ("auto", "box", "points", "mask") if r in regions],
+        "regions": [r for r in MURAL_REGIONS if r in regions],
     }
 
 
 @router.get("/styles")
 async def styles(request: Request) -> dict:
     """Sketch style presets; `available` when a running worker has the SDXL models."""
-    ready = {s for w in await _live_workers(request) for s in w.get("styles", [])}
+    ready = {s for w in await live_workers(request.app.state.redis) for s in w.styles}
     return {"styles": [{"name": s, "available": s in ready} for s in STYLES]}

@@ -13,7 +13,6 @@ from fastapi.responses import FileResponse
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from saekdam_api.errors import ApiError, BadRequest, Forbidden, NotFound, PayloadTooLarge
 from saekdam_backbone.storage.base import ObjectNotFound
 from saekdam_backbone.storage.local import (
     InvalidKey,
@@ -22,6 +21,7 @@ from saekdam_backbone.storage.local import (
     PolicyError,
     StagedObject,
 )
+from saekdam_web.errors import ApiError, BadRequest, Forbidden, NotFound, PayloadTooLarge
 
 router = APIRouter(tags=["storage"])
 

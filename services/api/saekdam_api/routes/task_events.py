@@ -6,50 +6,27 @@ import json
 import logging
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from starlette.websockets import WebSocketState
 
 from saekdam_backbone.tasks.store import TaskStore, task_event
 from saekdam_contracts.events import TaskEvent
 from saekdam_contracts.status import TERMINAL_STATUSES
+from saekdam_web.websockets import (
+    NORMAL_CLOSURE,
+    POLICY_VIOLATION,
+    TRY_AGAIN_LATER,
+    Closing,
+    accept_if_origin_allowed,
+    authenticate,
+    close_quietly,
+)
 
 from ..domain.tasks import TaskService
-from ..errors import Unauthorized
 from ..events.hub import EventHub, Watcher
 from ..metrics import WEBSOCKETS, WEBSOCKETS_DROPPED
-from ..security import user_id_from_token
 from ..settings import ApiSettings
 
 router = APIRouter(tags=["tasks"])
 log = logging.getLogger(__name__)
-
-POLICY_VIOLATION = 1008
-TRY_AGAIN_LATER = 1013
-
-
-class Closing(Exception):
-    def __init__(self, code: int, reason: str):
-        super().__init__(reason)
-        self.code, self.reason = code, reason
-
-
-def _bearer_token(ws: WebSocket) -> str | None:
-    scheme, _, token = ws.headers.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
-
-
-async def _first_frame_token(ws: WebSocket, timeout_s: float) -> str:
-    """Browsers cannot set headers: the first text frame must be {"type": "auth", ...}."""
-    try:
-        text = await asyncio.wait_for(ws.receive_text(), timeout_s)
-        message = json.loads(text)
-    except (TimeoutError, ValueError, KeyError, TypeError) as exc:
-        raise Closing(POLICY_VIOLATION, "authentication required") from exc
-    if not isinstance(message, dict) or message.get("type") != "auth":
-        raise Closing(POLICY_VIOLATION, "authentication required")
-    token = message.get("token")
-    if not isinstance(token, str) or not token:
-        raise Closing(POLICY_VIOLATION, "authentication required")
-    return token
 
 
 class TaskStream:
@@ -137,15 +114,13 @@ async def _answer_client_frames(ws: WebSocket) -> None:
 async def task_events(ws: WebSocket, task_id: str) -> None:
     state = ws.app.state
     settings: ApiSettings = state.settings
-    origin = ws.headers.get("origin")
-    if origin is not None and origin not in settings.allowed_origins:
-        await ws.close(POLICY_VIOLATION, "origin not allowed")
+    if not await accept_if_origin_allowed(ws, settings.allowed_origins):
         return
-    await ws.accept()
     WEBSOCKETS.inc()
     background: list[asyncio.Task] = []
     try:
-        user_id = await _authenticate(ws, state)
+        user = await authenticate(ws, state.authenticator, settings.ws_auth_timeout_s)
+        user_id = user.id
         store: TaskStore = state.store
         if await store.get_owned(task_id, user_id) is None:
             raise Closing(POLICY_VIOLATION, "task not found")
@@ -161,9 +136,9 @@ async def task_events(ws: WebSocket, task_id: str) -> None:
                 if not follower.done():  # the client left first
                     return
                 follower.result()  # raises Closing if the client had to be dropped
-        await _close(ws, 1000, "task finished")
+        await close_quietly(ws, NORMAL_CLOSURE, "task finished")
     except Closing as closing:
-        await _close(ws, closing.code, closing.reason)
+        await close_quietly(ws, closing.code, closing.reason)
     except WebSocketDisconnect:
         pass
     finally:
@@ -173,25 +148,3 @@ async def task_events(ws: WebSocket, task_id: str) -> None:
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
                 await task
         WEBSOCKETS.dec()
-
-
-async def _authenticate(ws: WebSocket, state) -> str:
-    """The user id of a valid token from the header or the first frame, else close 1008."""
-    settings: ApiSettings = state.settings
-    token = _bearer_token(ws) or await _first_frame_token(ws, settings.ws_auth_timeout_s)
-    try:
-        user_id = user_id_from_token(token, settings.jwt_secret.get_secret_value())
-    except Unauthorized as exc:
-        raise Closing(POLICY_VIOLATION, exc.code) from exc
-    if await state.users.get(user_id) is None:
-        raise Closing(POLICY_VIOLATION, "token_invalid")
-    return user_id
-
-
-async def _close(ws: WebSocket, code: int, reason: str) -> None:
-    if (
-        ws.application_state != WebSocketState.DISCONNECTED
-        and ws.client_state != WebSocketState.DISCONNECTED
-    ):
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await ws.close(code, reason)

@@ -4,8 +4,9 @@ from fastapi import APIRouter, Query, status
 
 from saekdam_backbone.tasks.models import Task
 from saekdam_backbone.tasks.store import task_event
+from saekdam_web.ratelimit import rate_limited
 
-from ..deps import CurrentUser, TasksDep, rate_limit
+from ..deps import CurrentUser, TasksDep
 from ..domain.tasks import TaskService
 from ..schemas import SubmitIn, TaskCreated, TaskOut, TaskPage, UploadIn, UploadOut
 
@@ -28,9 +29,7 @@ async def task_out(task: Task, tasks: TaskService) -> TaskOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_task(
-    user: CurrentUser, tasks: TasksDep, _=rate_limit("tasks", "rate_tasks_per_min")
-) -> TaskCreated:
+async def create_task(user: CurrentUser, tasks: TasksDep, _=rate_limited("tasks")) -> TaskCreated:
     """Step 1: a new task id."""
     task = await tasks.create(user.id)
     return TaskCreated(task_id=task.id, status=task.status)
@@ -56,7 +55,7 @@ async def request_upload(
     body: UploadIn,
     user: CurrentUser,
     tasks: TasksDep,
-    _=rate_limit("uploads", "rate_uploads_per_min"),
+    _=rate_limited("uploads"),
 ) -> UploadOut:
     """Step 2: a presigned form to upload one file straight to storage."""
     upload, form = await tasks.request_upload(
@@ -78,7 +77,7 @@ async def submit_task(
     body: SubmitIn,
     user: CurrentUser,
     tasks: TasksDep,
-    _=rate_limit("tasks", "rate_tasks_per_min"),
+    _=rate_limited("tasks"),
 ) -> TaskCreated:
     """Step 4: verify the uploads and queue the job (idempotent)."""
     state = await tasks.submit(task_id, user.id, body.kind, body.params)
@@ -92,7 +91,9 @@ async def get_task(task_id: str, user: CurrentUser, tasks: TasksDep) -> TaskOut:
 
 
 @router.post("/{task_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
-async def cancel_task(task_id: str, user: CurrentUser, tasks: TasksDep) -> TaskCreated:
+async def cancel_task(
+    task_id: str, user: CurrentUser, tasks: TasksDep, _=rate_limited("tasks")
+) -> TaskCreated:
     """Cancel a task that has not finished; a running job stops at its next step."""
     state = await tasks.cancel(task_id, user.id)
     return TaskCreated(task_id=task_id, status=state)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from saekdam_api.errors import Unprocessable, UnsupportedMedia
+from saekdam_web.errors import Unprocessable, UnsupportedMedia
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import logging
 from functools import cached_property
 from pathlib import Path
 
+from saekdam_contracts.capabilities import MURAL_REGIONS, MuralRegion, WorkerCapabilities
 from saekdam_contracts.jobs import STYLES, THEMES
 
 from . import loading
@@ -60,7 +61,7 @@ class ModelManager:
         pipe = loading.load_sketch_pipeline(self.settings, self.device)
         return SketchPainter(pipe, size=self.settings.sketch_size)
 
-    def capabilities(self, kinds: list[str]) -> dict:
+    def capabilities(self, kinds: list[str]) -> WorkerCapabilities:
         """What this worker can run, for the kinds it takes, from the files it has. Without
         loading anything, except that once the painter is loaded its adapters are the truth
         (a broken adapter folder is not a theme)."""
@@ -77,9 +78,12 @@ class ModelManager:
         if "sketch" in kinds and all(source_present(x, s) for x in sketch_sources):
             styles = list(STYLES)
         # Without SAM a mural still runs on the client's own mask.
-        regions = (
-            ["auto", "box", "points", "mask"]
-            if loading.sam_checkpoint_path(s).is_file()
-            else ["mask"]
+        regions: list[MuralRegion] = (
+            list(MURAL_REGIONS) if loading.sam_checkpoint_path(s).is_file() else ["mask"]
         )
-        return {"themes": themes, "styles": styles, "mural_regions": regions if themes else []}
+        return WorkerCapabilities(
+            kinds=list(kinds),
+            themes=themes,
+            styles=styles,
+            mural_regions=regions if themes else [],
+        )

@@ -1,11 +1,13 @@
 """Session history: what was measured, never what was seen (no frame is stored)."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from ..auth import CurrentUserId
+from saekdam_web.auth import CurrentUser
+from saekdam_web.paging import Page, decode_cursor, page_of
+
 from ..store import PostureStore, daily_summary, local_day_bounds
 
 router = APIRouter(prefix="/v1/posture", tags=["posture"])
@@ -30,28 +32,25 @@ def _session_out(record) -> dict:
 @router.get("/sessions")
 async def sessions(
     request: Request,
-    user_id: CurrentUserId,
+    user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,9}$")] = None,
-) -> dict:
-    """My posture sessions, newest first."""
+    cursor: str | None = None,
+) -> Page[dict]:
+    """My posture sessions, newest first; `next_cursor` fetches the next page."""
     store: PostureStore = request.app.state.store
-    offset = int(cursor or 0)
-    page = await store.list_sessions(user_id, limit + 1, offset)
-    return {
-        "items": [_session_out(r) for r in page[:limit]],
-        "next_cursor": str(offset + limit) if len(page) > limit else None,
-    }
+    after = decode_cursor(cursor, datetime, str) if cursor is not None else None
+    rows = await store.list_sessions(user.id, limit + 1, after)
+    return page_of(rows, limit, lambda r: (r.started_at, r.id), _session_out)
 
 
 @router.get("/summary/daily")
 async def daily(
     request: Request,
-    user_id: CurrentUserId,
+    user: CurrentUser,
     day: Annotated[date, Query(alias="date")],
     utc_offset_min: Annotated[int, Query(ge=-720, le=840)] = 0,
 ) -> dict:
     """One local day: time in each state, good ratio, alerts, longest good streak."""
     store: PostureStore = request.app.state.store
     start, end = local_day_bounds(day, utc_offset_min)
-    return daily_summary(day, await store.sessions_between(user_id, start, end))
+    return daily_summary(day, await store.sessions_between(user.id, start, end))

@@ -1,15 +1,15 @@
 import time
 
-from saekdam_posture.routes.stream import RateLimit
+from saekdam_posture.throttle import MessageRate
 
 
 def test_a_burst_of_one_seconds_worth_passes_then_messages_are_refused():
-    limit = RateLimit(5)
+    limit = MessageRate(5)
     assert [limit.allow() for _ in range(7)] == [True] * 5 + [False] * 2
 
 
 def test_the_bucket_refills_with_time():
-    limit = RateLimit(20)
+    limit = MessageRate(20)
     while limit.allow():
         pass
     time.sleep(0.12)  # 20/s: about two messages' worth
@@ -17,6 +17,6 @@ def test_the_bucket_refills_with_time():
 
 
 def test_a_rate_below_one_a_second_still_lets_one_through():
-    limit = RateLimit(0.5)
+    limit = MessageRate(0.5)
     assert limit.allow() is True
     assert limit.allow() is False
