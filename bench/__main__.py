@@ -13,7 +13,7 @@ from pathlib import Path
 
 from infra.processes import REPO
 
-from . import mural_overhead, posture_frames, queue_throughput, ws_latency
+from . import board_listing, mural_overhead, posture_frames, queue_throughput, ws_latency
 from .environment import (
     Bench,
     postgres_reachable,
@@ -117,6 +117,17 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         help="frames sent at --posture-fps for the latency run (default 80)",
     )
     parser.add_argument("--posture-fps", type=float, default=10.0)
+    parser.add_argument(
+        "--no-board",
+        action="store_true",
+        help="skip the board listing latency (10k posts, 100k likes; SQLite and PostgreSQL)",
+    )
+    parser.add_argument(
+        "--board-repeat",
+        type=int,
+        default=board_listing.REPEAT,
+        help=f"timed requests per board request kind (default {board_listing.REPEAT})",
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT)
     return parser.parse_args(argv)
 
@@ -209,6 +220,13 @@ def main(argv: list[str]) -> dict:
                     )
                 )
 
+        if args.no_board:
+            report["board"] = {"skipped": "--no-board"}
+        else:
+            report["board"] = board_listing.run(
+                bench, args.board_repeat, not args.no_postgres, step, _run
+            )
+
         if args.no_mural:
             report["mural"] = {"skipped": "--no-mural"}
         else:
@@ -229,7 +247,7 @@ def main(argv: list[str]) -> dict:
             ours["ratio_vs_arq_fast_poll"] = round(
                 ours["jobs_per_s"] / queue["arq_fast_poll"]["jobs_per_s"], 3
             )
-    report["notes"] = NOTES
+    report["notes"] = [*NOTES, board_listing.NOTE]
     report["machine"]["loadavg_end"] = round(os.getloadavg()[0], 2)
     report["elapsed_s"] = round(time.perf_counter() - began, 1)
     return report
@@ -472,6 +490,7 @@ def render(report: dict) -> str:
         ]
     lines += _render_mural(report.get("mural"))
     lines += _render_posture(report.get("posture"))
+    lines += board_listing.render(report.get("board"))
     lines += ["", f"total {report['elapsed_s']:.0f} s; JSON: {report['config']['output']}"]
     return "\n".join(lines)
 

@@ -6,6 +6,7 @@ import os
 import resource
 import secrets
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import urllib.request
@@ -115,6 +116,10 @@ class Bench:
             system.shutdown()
 
 
+# The user the posture benchmark signs its token for.
+BENCH_USER_ID = "bench-user"
+
+
 @dataclass(frozen=True)
 class PostureService:
     process: subprocess.Popen
@@ -161,7 +166,16 @@ def posture_service(
     migrated SQLite file, pinned to `cpu` if given; stopped on the way out, on error too."""
     root.mkdir(parents=True, exist_ok=True)
     url = f"sqlite+aiosqlite:///{root / 'posture.db'}"
+    # The posture service looks up each token's user in the API's `users` table, as it does
+    # on the shared database in `make run` and compose: migrate both, and add the bench user.
+    migrate(url)
     migrate(url, "saekdam_posture.db.migrate", POSTURE_PYTHON)
+    with contextlib.closing(sqlite3.connect(root / "posture.db")) as db, db:
+        db.execute(
+            "INSERT OR IGNORE INTO users (id, username, is_guest, is_admin, created_at)"
+            " VALUES (?, ?, 0, 0, CURRENT_TIMESTAMP)",
+            (BENCH_USER_ID, BENCH_USER_ID),
+        )
     port = free_port()
     secret = secrets.token_urlsafe(48)
     env = {

@@ -40,7 +40,7 @@ import websockets
 from infra.processes import POSTURE_PYTHON, REPO
 from saekdam_backbone.tokens import issue_token
 
-from .environment import PostureService
+from .environment import BENCH_USER_ID, PostureService
 
 FRAME_WIDTH, FRAME_HEIGHT = 640, 480
 JPEG_QUALITY = 85
@@ -241,7 +241,7 @@ async def _open_loop(stream: Stream, frame: bytes, frames: int, fps: float) -> d
 async def run_service(
     service: PostureService, frame: bytes, closed_frames: int, open_frames: int, fps: float
 ) -> dict:
-    token = issue_token("bench-user", service.jwt_secret, 3600).token
+    token = issue_token(BENCH_USER_ID, service.jwt_secret, 3600).token
     url = service.base_url.replace("http", "ws", 1) + "/v1/posture/stream"
     async with websockets.connect(
         url, additional_headers={"Authorization": f"Bearer {token}"}, max_size=None

@@ -5,6 +5,7 @@ lets 2x the limit through around a window edge. Signed-in callers are counted pe
 everyone else per address.
 """
 
+import math
 import time
 
 from fastapi import Depends, Request
@@ -33,7 +34,7 @@ class RateLimiter:
         rule = self._rules[family]
         if not await self._strategy.hit(rule, family, identity):
             stats = await self._strategy.get_window_stats(rule, family, identity)
-            retry_after = max(1, round(stats.reset_time - time.time()))
+            retry_after = max(1, math.ceil(stats.reset_time - time.time()))
             raise TooManyRequests(
                 "rate_limited",
                 f"too many {family} requests; at most {rule.amount} a minute",

@@ -50,7 +50,7 @@ async def _first_frame_token(ws: WebSocket, timeout_s: float) -> str:
         text = await asyncio.wait_for(ws.receive_text(), timeout_s)
     except (TimeoutError, KeyError) as exc:  # KeyError: a binary frame has no "text"
         raise Closing(POLICY_VIOLATION, "authentication required") from exc
-    if len(text) > MAX_AUTH_FRAME_BYTES:
+    if len(text.encode()) > MAX_AUTH_FRAME_BYTES:
         raise Closing(POLICY_VIOLATION, "authentication required")
     try:
         return AuthFrame.model_validate_json(text).token
