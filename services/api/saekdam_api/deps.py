@@ -19,6 +19,7 @@ from .domain.moderation import ModerationService
 from .domain.posts import PostService
 from .domain.remix import RemixService
 from .domain.tasks import TaskService
+from .domain.uploads import UploadService
 from .domain.users import UserService
 from .settings import ApiSettings
 
@@ -53,6 +54,7 @@ LikesDep = Annotated[LikeService, _state("likes")]
 ModerationDep = Annotated[ModerationService, _state("moderation")]
 RemixDep = Annotated[RemixService, _state("remix")]
 AccountsDep = Annotated[AccountService, _state("accounts")]
+UploadsDep = Annotated[UploadService, _state("uploads")]
 
 
 async def _registered_user(user: CurrentUser) -> User:

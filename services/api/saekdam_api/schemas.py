@@ -58,6 +58,18 @@ class UploadOut(BaseModel):
     expires_at: datetime
     max_bytes: int
 
+    @classmethod
+    def of(cls, upload, form) -> "UploadOut":
+        """An upload slot (db row) and its presigned form, as the client gets them."""
+        return cls(
+            upload_id=upload.id,
+            key=upload.key,
+            url=form.url,
+            fields=form.fields,
+            expires_at=form.expires_at,
+            max_bytes=upload.max_bytes,
+        )
+
 
 class SubmitIn(Body):
     kind: str = Field(max_length=32)

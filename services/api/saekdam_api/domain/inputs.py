@@ -11,11 +11,11 @@ from collections import Counter
 from saekdam_backbone.storage.base import ObjectStorage
 from saekdam_contracts.jobs import MAX_IMAGE_PIXELS, JobSpec, UploadCounts, UploadRole
 from saekdam_contracts.keys import task_input_key
-from saekdam_web.errors import PayloadTooLarge, Unprocessable
+from saekdam_web.errors import Unprocessable
 
 from ..db.models import Upload
 from ..uploads.verify import verify_image
-from .uploads import EXPIRY_SKEW, is_expired
+from .uploads import is_expired, landed
 
 
 async def verify_task_inputs(
@@ -77,18 +77,8 @@ def _check_mask_matches_image(inputs: list[dict]) -> None:
 
 
 async def _verify_one(spec: JobSpec, upload: Upload, storage: ObjectStorage) -> dict | None:
-    info = await asyncio.to_thread(storage.head, upload.key)
-    if info is None:
+    if await landed(upload, storage) is None:
         return None
-    if info.last_modified is not None and info.last_modified > upload.expires_at + EXPIRY_SKEW:
-        raise Unprocessable(
-            "upload_expired", f"upload {upload.id} arrived after its upload URL expired"
-        )
-    if info.size > upload.max_bytes:
-        raise PayloadTooLarge(
-            "upload_too_large",
-            f"upload {upload.id} is {info.size} bytes, over the {upload.max_bytes} bytes asked for",
-        )
     data = await asyncio.to_thread(storage.read, upload.key, upload.max_bytes)
     image = await asyncio.to_thread(
         verify_image,

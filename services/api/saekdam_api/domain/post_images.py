@@ -13,14 +13,14 @@ from saekdam_contracts.events import ResultItem
 from saekdam_contracts.jobs import MAX_IMAGE_PIXELS
 from saekdam_contracts.keys import post_image_key, post_prefix
 from saekdam_contracts.status import TaskStatus
-from saekdam_web.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
+from saekdam_web.errors import Conflict, NotFound, Unprocessable
 
 from ..db.board import PostImage
 from ..db.models import Upload
 from ..settings import ApiSettings
 from ..uploads.verify import verify_image
 from .thumbnails import make_thumbnail
-from .uploads import EXPIRY_SKEW, UploadService
+from .uploads import UploadService, landed
 
 # What a board image may be: anything a phone shows (the same checks as task uploads).
 BOARD_MIN_SIDE = 16
@@ -129,18 +129,8 @@ class PostImages:
         return upload.key, upload.content_type, None
 
     async def _verify_upload(self, upload: Upload) -> None:
-        info = await asyncio.to_thread(self._storage.head, upload.key)
-        if info is None:
+        if await landed(upload, self._storage) is None:
             raise Unprocessable("upload_missing", f"upload {upload.id} has not been uploaded yet")
-        if info.last_modified is not None and info.last_modified > upload.expires_at + EXPIRY_SKEW:
-            raise Unprocessable(
-                "upload_expired", f"upload {upload.id} arrived after its upload URL expired"
-            )
-        if info.size > upload.max_bytes:
-            raise PayloadTooLarge(
-                "upload_too_large",
-                f"upload {upload.id} is {info.size} bytes, over the {upload.max_bytes} asked for",
-            )
 
     async def _copy(
         self, post_id: str, position: int, key: str, content_type: str, task: Task | None

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from saekdam_backbone.storage.base import ObjectStorage, UploadForm
+from saekdam_backbone.storage.base import ObjectInfo, ObjectStorage, UploadForm
 from saekdam_contracts.keys import post_upload_key, task_upload_key
-from saekdam_web.errors import Conflict, PayloadTooLarge, UnsupportedMedia
+from saekdam_web.errors import Conflict, PayloadTooLarge, Unprocessable, UnsupportedMedia
 
 from ..db.models import Upload
 from ..settings import ApiSettings
@@ -96,3 +96,21 @@ def is_expired(upload: Upload, now: datetime | None = None) -> bool:
 
 # Clock skew we tolerate between the store's timestamps and ours.
 EXPIRY_SKEW = timedelta(seconds=2)
+
+
+async def landed(upload: Upload, storage: ObjectStorage) -> ObjectInfo | None:
+    """What storage holds for the slot: None if nothing arrived; refused if it arrived late
+    or larger than asked for (stores like moto enforce neither)."""
+    info = await asyncio.to_thread(storage.head, upload.key)
+    if info is None:
+        return None
+    if info.last_modified is not None and info.last_modified > upload.expires_at + EXPIRY_SKEW:
+        raise Unprocessable(
+            "upload_expired", f"upload {upload.id} arrived after its upload URL expired"
+        )
+    if info.size > upload.max_bytes:
+        raise PayloadTooLarge(
+            "upload_too_large",
+            f"upload {upload.id} is {info.size} bytes, over the {upload.max_bytes} bytes asked for",
+        )
+    return info

@@ -26,6 +26,7 @@ from ..deps import (
     PostsDep,
     RegisteredUser,
     RemixDep,
+    UploadsDep,
 )
 from ..domain.post_images import ImageRef
 from ..domain.posts import Listing
@@ -60,20 +61,11 @@ async def create_post(body: PostIn, user: RegisteredUser, posts: PostsDep) -> Po
     "/uploads", status_code=status.HTTP_201_CREATED, dependencies=[rate_limited("uploads")]
 )
 async def request_post_upload(
-    body: PostUploadIn, user: RegisteredUser, request: Request
+    body: PostUploadIn, user: RegisteredUser, uploads: UploadsDep
 ) -> UploadOut:
     """A presigned form for an image to put in a post (verified by content when posted)."""
-    upload, form = await request.app.state.uploads.create(
-        user.id, None, "image", body.content_type, body.size
-    )
-    return UploadOut(
-        upload_id=upload.id,
-        key=upload.key,
-        url=form.url,
-        fields=form.fields,
-        expires_at=form.expires_at,
-        max_bytes=upload.max_bytes,
-    )
+    upload, form = await uploads.create(user.id, None, "image", body.content_type, body.size)
+    return UploadOut.of(upload, form)
 
 
 @router.get("/{post_id}", responses=NOT_FOUND)

@@ -61,14 +61,7 @@ async def request_upload(
     upload, form = await tasks.request_upload(
         task_id, user.id, body.role, body.content_type, body.size
     )
-    return UploadOut(
-        upload_id=upload.id,
-        key=upload.key,
-        url=form.url,
-        fields=form.fields,
-        expires_at=form.expires_at,
-        max_bytes=upload.max_bytes,
-    )
+    return UploadOut.of(upload, form)
 
 
 @router.post("/{task_id}/submit", status_code=status.HTTP_202_ACCEPTED)
