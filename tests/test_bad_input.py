@@ -252,3 +252,42 @@ async def test_malformed_json_gets_an_error_body(client):
         "POST", "/v1/auth/login", content=b"{not json", headers={"content-type": "application/json"}
     )
     assert_error(response, 422, "invalid_request")
+
+
+async def _refused_on_the_socket(client: Client, task_id: str, token: str) -> list[str]:
+    """The close reasons for the token sent as a header and as the first frame."""
+    url = f"{client.ws_url}/v1/tasks/{task_id}/events"
+    reasons = []
+    for by_header in (True, False):
+        headers = {"Authorization": f"Bearer {token}"} if by_header else {}
+        async with websockets.connect(url, additional_headers=headers) as ws:
+            if not by_header:
+                await ws.send(json.dumps({"type": "auth", "token": token}))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await ws.recv()
+            assert closed.value.rcvd.code == 1008
+            reasons.append(closed.value.rcvd.reason)
+    return reasons
+
+
+async def test_a_deleted_users_token_is_refused_over_http_and_the_websocket(system):
+    client = await Client(system.base_url).register()
+    task_id = await client.create_task()
+    token = client.token
+    assert (await client.request("DELETE", "/v1/users/me")).status_code == 204
+    assert_error(await client.request("GET", "/v1/users/me"), 401, "token_invalid")
+    assert_error(await client.request("POST", "/v1/tasks"), 401, "token_invalid")
+    assert await _refused_on_the_socket(client, task_id, token) == ["token_invalid"] * 2
+
+
+async def test_a_disabled_users_token_is_refused_at_once(system):
+    from saekdam_api.admin import apply
+
+    client = await Client(system.base_url).register()
+    task_id = await client.create_task()
+    email = (await client.request("GET", "/v1/users/me")).json()["email"]
+    assert await apply(system.env["DATABASE_URL"], "disable", email)
+    assert_error(await client.request("GET", "/v1/users/me"), 401, "account_disabled")
+    assert await _refused_on_the_socket(client, task_id, client.token) == ["account_disabled"] * 2
+    assert await apply(system.env["DATABASE_URL"], "enable", email)
+    assert (await client.request("GET", "/v1/users/me")).status_code == 200
