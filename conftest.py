@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.fixtures.services",
     "tests.fixtures.system",
     "tests.fixtures.models",
+    "tests.fixtures.push",
 ]

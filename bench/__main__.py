@@ -13,7 +13,14 @@ from pathlib import Path
 
 from infra.processes import REPO
 
-from . import board_listing, mural_overhead, posture_frames, queue_throughput, ws_latency
+from . import (
+    board_listing,
+    mural_overhead,
+    posture_frames,
+    preview_cost,
+    queue_throughput,
+    ws_latency,
+)
 from .environment import (
     Bench,
     postgres_reachable,
@@ -100,6 +107,11 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         "--mural-steps", type=int, default=4, help="denoising steps per mural job (default 4)"
     )
     parser.add_argument(
+        "--no-previews",
+        action="store_true",
+        help="skip the live preview cost per denoising step (tiny pipeline, in process)",
+    )
+    parser.add_argument(
         "--no-posture",
         action="store_true",
         help="skip the posture section (MediaPipe Pose direct vs through the service, 1 core)",
@@ -183,6 +195,16 @@ def main(argv: list[str]) -> dict:
                 )
             )
 
+        step("SQLite system, QUEUE_ORDER=fifo (no fair turns): API + 1 worker")
+        fifo_url = bench.sqlite_url("saekdam-fifo")
+        with bench.system("sqlite-fifo", fifo_url, QUEUE_ORDER="fifo") as system:
+            step(f"ours (SQLite, fifo): {args.jobs} no-op jobs")
+            queue["ours_sqlite_fifo"] = _run(
+                queue_throughput.ours(
+                    system.base_url, bench.redis_url, args.jobs, args.concurrency, args.repeat
+                )
+            )
+
         arq_redis = bench.redis_db(1)
         step(f"arq (defaults, max_jobs=10): {args.jobs} no-op jobs")
         queue["arq"] = _run(
@@ -232,6 +254,13 @@ def main(argv: list[str]) -> dict:
         else:
             report["mural"] = _mural_overhead(bench, args)
 
+        if args.no_previews:
+            report["previews"] = {"skipped": "--no-previews"}
+        else:
+            step("live previews: tiny models, then the pipeline in this process")
+            models_env = mural_overhead.build_models(bench.tmp / "tiny-models-previews")
+            report["previews"] = preview_cost.run(models_env, log=step)
+
         why = "--no-posture" if args.no_posture else posture_unavailable()
         if why:
             report["posture"] = {"skipped": why}
@@ -240,14 +269,17 @@ def main(argv: list[str]) -> dict:
     finally:
         bench.close()
 
-    for name in ("ours_sqlite", "ours_postgres"):
+    fair, fifo = queue.get("ours_sqlite", {}), queue.get("ours_sqlite_fifo", {})
+    if "jobs_per_s" in fair and "jobs_per_s" in fifo:
+        queue["fair_vs_fifo"] = round(fair["jobs_per_s"] / fifo["jobs_per_s"], 3)
+    for name in ("ours_sqlite", "ours_sqlite_fifo", "ours_postgres"):
         ours = queue.get(name, {})
         if "jobs_per_s" in ours:
             ours["ratio_vs_arq"] = round(ours["jobs_per_s"] / queue["arq"]["jobs_per_s"], 3)
             ours["ratio_vs_arq_fast_poll"] = round(
                 ours["jobs_per_s"] / queue["arq_fast_poll"]["jobs_per_s"], 3
             )
-    report["notes"] = [*NOTES, board_listing.NOTE]
+    report["notes"] = [*NOTES, board_listing.NOTE, preview_cost.NOTE]
     report["machine"]["loadavg_end"] = round(os.getloadavg()[0], 2)
     report["elapsed_s"] = round(time.perf_counter() - began, 1)
     return report
@@ -334,6 +366,10 @@ def _posture(bench: Bench, args: argparse.Namespace) -> dict:
 
 
 NOTES = [
+    "Fair turns: the default QUEUE_ORDER=fair has the workers' dispatcher put tasks on the "
+    "stream round-robin across people, one waiting per worker; fifo is the old path (the API "
+    "enqueues at submit). Same jobs, same machine, fresh SQLite each; the goal is fair/fifo "
+    ">= 0.9.",
     "Ours: per job POST /v1/tasks + POST /v1/tasks/{id}/submit over HTTP (no upload), a database "
     "write per state transition (QUEUED, INPROGRESS, progress, COMPLETED), a tiny result PNG "
     "written to local storage, events published on Redis; done = COMPLETED seen on the "
@@ -402,11 +438,12 @@ def render(report: dict) -> str:
     )
     labels = {
         "ours_sqlite": "ours: HTTP + SQLite + worker",
+        "ours_sqlite_fifo": "ours, fifo (no fair turns): SQLite",
         "ours_postgres": "ours: HTTP + PostgreSQL + worker",
         "arq": "arq: defaults (max_jobs=10, poll 0.5s)",
         "arq_fast_poll": f"arqF: arq, poll_delay={ARQ_FAST_POLL_S}s",
     }
-    for key in ("ours_sqlite", "ours_postgres", "arq", "arq_fast_poll"):
+    for key in ("ours_sqlite", "ours_sqlite_fifo", "ours_postgres", "arq", "arq_fast_poll"):
         r = q.get(key)
         if r is None:
             continue
@@ -430,6 +467,10 @@ def render(report: dict) -> str:
         )
     if "skipped" in q.get("ours_postgres", {}):
         lines.append(f"   PostgreSQL skipped: {q['ours_postgres']['skipped']}")
+    if "fair_vs_fifo" in q:
+        lines.append(
+            f"   fair turns against fifo (both SQLite): {q['fair_vs_fifo']:.2f}x the throughput"
+        )
     lines += [
         "   ours = HTTP create+submit, DB write per transition, result file, events; "
         "arq = Redis only.",
@@ -491,6 +532,7 @@ def render(report: dict) -> str:
     lines += _render_mural(report.get("mural"))
     lines += _render_posture(report.get("posture"))
     lines += board_listing.render(report.get("board"))
+    lines += preview_cost.render(report.get("previews"))
     lines += ["", f"total {report['elapsed_s']:.0f} s; JSON: {report['config']['output']}"]
     return "\n".join(lines)
 

@@ -24,23 +24,36 @@ from infra.processes import (
     stop,
     wait_for,
 )
+from saekdam_backbone.notifications import vapid
 
 VAR = REPO / "var"
 log = logging.getLogger("devrun")
 
 
+GENERATED_SECRETS = {
+    "JWT_SECRET": lambda: secrets.token_urlsafe(48),
+    "STORAGE_SIGNING_SECRET": lambda: secrets.token_urlsafe(48),
+    # Web Push signing key (VAPID, P-256); GET /v1/push/key serves its public half.
+    "VAPID_PRIVATE_KEY": vapid.generate_private_key,
+}
+
+
 def load_or_create_secrets() -> dict[str, str]:
-    """Secrets for the embedded mode, made once and kept in var/secrets.env (mode 0600)."""
+    """Secrets for the embedded mode, made once and kept in var/secrets.env (mode 0600).
+
+    A secret added in a later version is made and appended; existing ones never change."""
     path = VAR / "secrets.env"
     if not path.exists():
         VAR.mkdir(exist_ok=True)
         path.touch(mode=0o600)
-        path.write_text(
-            f"JWT_SECRET={secrets.token_urlsafe(48)}\n"
-            f"STORAGE_SIGNING_SECRET={secrets.token_urlsafe(48)}\n"
-        )
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {key: value for key, value in pairs}
+    text = path.read_text()
+    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line)
+    kept = {key: value for key, value in pairs}
+    missing = {key: make() for key, make in GENERATED_SECRETS.items() if key not in kept}
+    if missing:
+        lines = "".join(f"{key}={value}\n" for key, value in missing.items())
+        path.write_text(text + ("\n" if text and not text.endswith("\n") else "") + lines)
+    return kept | missing
 
 
 def build_env() -> dict[str, str]:
@@ -53,6 +66,10 @@ def build_env() -> dict[str, str]:
     env.setdefault("PUBLIC_BASE_URL", os.environ.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}"))
     env["PORT"] = port
     env.setdefault("LOG_JSON", os.environ.get("LOG_JSON", "false"))
+    # Embedded mode: webhooks may call a receiver on this machine (production refuses).
+    env.setdefault("WEBHOOKS_ALLOW_LOOPBACK", os.environ.get("WEBHOOKS_ALLOW_LOOPBACK", "true"))
+    # ... and push subscriptions may point at a push service on it over http.
+    env.setdefault("PUSH_ALLOW_HTTP", os.environ.get("PUSH_ALLOW_HTTP", "true"))
     env.setdefault("WORKER_METRICS_PORT", os.environ.get("WORKER_METRICS_PORT", "9101"))
     return env
 

@@ -8,7 +8,22 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from saekdam_contracts.events import TaskEvent
-from saekdam_contracts.redis_keys import CANCEL_CHANNEL_PREFIX, TASK_EVENTS_CHANNEL
+from saekdam_contracts.redis_keys import (
+    CANCEL_CHANNEL_PREFIX,
+    DISPATCH_CHANNEL,
+    TASK_EVENTS_CHANNEL,
+    TASK_NEWS_STREAM,
+)
+from saekdam_contracts.status import TaskStatus
+
+# State changes people are told about when they are not watching (webhooks, Web Push).
+NEWSWORTHY = {
+    TaskStatus.INPROGRESS,
+    TaskStatus.COMPLETED,
+    TaskStatus.FAILED,
+    TaskStatus.CANCELLED,
+}
+NEWS_MAXLEN = 100_000
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +36,20 @@ class EventPublisher:
     async def publish(self, event: TaskEvent | None) -> None:
         # The task row already holds this state, so a lost publish costs latency, not data:
         # websockets resync from the row (see the API's event hub).
-        if event is not None:
-            await self._redis.publish(self._channel, event.model_dump_json())
+        if event is None:
+            return
+        await self._redis.publish(self._channel, event.model_dump_json())
+        if event.type == "status" and event.status in NEWSWORTHY:
+            await self._redis.xadd(
+                TASK_NEWS_STREAM,
+                {"task_id": event.task_id, "status": str(event.status), "seq": str(event.seq)},
+                maxlen=NEWS_MAXLEN,
+                approximate=True,
+            )
+
+    async def request_dispatch(self) -> None:
+        """Wake the fair dispatchers: a submit just queued something."""
+        await self._redis.publish(DISPATCH_CHANNEL, "1")
 
     async def request_cancel(self, task_id: str) -> None:
         await self._redis.publish(CANCEL_CHANNEL_PREFIX + task_id, "cancel")

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .fairness import QueueOrder
+
 
 class BackboneSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
@@ -29,5 +31,21 @@ class BackboneSettings(BaseSettings):
     )
     s3_region: str = "us-east-1"
 
+    # "fair": jobs of a kind start round-robin across people (the workers' dispatcher puts
+    # them on the stream in turn); "fifo": in submit order, the API enqueues at submit.
+    # API and workers must agree.
+    queue_order: QueueOrder = "fair"
+
     log_level: str = "INFO"
     log_json: bool = True
+
+    # Web Push (VAPID, RFC 8292): the API serves the public half, workers sign with the key.
+    # Without a key there is no push (503 `push_unavailable`). Make one with
+    # `python -m saekdam_backbone.notifications.vapid`.
+    vapid_private_key: SecretStr | None = None
+    # Who push services contact about this sender: a mailto: or https: URL.
+    vapid_subject: str = Field(default="mailto:admin@saekdam.invalid", pattern=r"^(mailto:|https:)")
+
+    # Webhooks may call loopback addresses (`make run`'s embedded mode only; the API checks
+    # at registration, workers before every delivery). Private and metadata addresses never.
+    webhooks_allow_loopback: bool = False

@@ -23,10 +23,13 @@ from .domain.likes import LikeService
 from .domain.moderation import ModerationService
 from .domain.post_images import PostImages
 from .domain.posts import PostService
+from .domain.push import PushService
+from .domain.queue import QueueService
 from .domain.remix import RemixService
 from .domain.tasks import TaskService
 from .domain.uploads import UploadService
 from .domain.users import UserService
+from .domain.webhooks import WebhookService
 from .events.hub import EventHub
 from .routes import (
     auth,
@@ -35,10 +38,13 @@ from .routes import (
     comments,
     health,
     moderation,
+    push,
+    queue_status,
     storage,
     task_events,
     tasks,
     users,
+    webhooks,
 )
 from .settings import ApiSettings, get_settings
 
@@ -79,6 +85,9 @@ async def lifespan(app: FastAPI):
     state.moderation = ModerationService(sessions, posts)
     state.remix = RemixService(sessions, posts, store, settings)
     state.accounts = AccountService(sessions, state.tasks, object_storage)
+    state.webhooks = WebhookService(sessions, settings)
+    state.push = PushService(sessions, settings)
+    state.queue_status = QueueService(sessions, store, redis, settings)
     await hub.start()
     log.info("api started", extra={"outcome": settings.storage_backend})
     try:
@@ -102,7 +111,20 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         allow_headers=["Authorization", "Content-Type"],
     )
     install_error_handlers(app)
-    routers = (health, auth, users, tasks, task_events, catalog, board, comments, moderation)
+    routers = (
+        health,
+        auth,
+        users,
+        tasks,
+        task_events,
+        catalog,
+        queue_status,
+        board,
+        comments,
+        moderation,
+        webhooks,
+        push,
+    )
     for module in routers:
         app.include_router(module.router)
     if settings.storage_backend == "local":

@@ -17,10 +17,12 @@ from .domain.comments import CommentService
 from .domain.likes import LikeService
 from .domain.moderation import ModerationService
 from .domain.posts import PostService
+from .domain.push import PushService
 from .domain.remix import RemixService
 from .domain.tasks import TaskService
 from .domain.uploads import UploadService
 from .domain.users import UserService
+from .domain.webhooks import WebhookService
 from .settings import ApiSettings
 
 __all__ = ["CurrentUser", "OptionalUser", "RegisteredUser", "AdminUser"]
@@ -55,6 +57,8 @@ ModerationDep = Annotated[ModerationService, _state("moderation")]
 RemixDep = Annotated[RemixService, _state("remix")]
 AccountsDep = Annotated[AccountService, _state("accounts")]
 UploadsDep = Annotated[UploadService, _state("uploads")]
+PushDep = Annotated[PushService, _state("push")]
+WebhooksDep = Annotated[WebhookService, _state("webhooks")]
 
 
 async def _registered_user(user: CurrentUser) -> User:

@@ -5,9 +5,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from saekdam_contracts.events import ErrorInfo, PublicResult
 from saekdam_contracts.jobs import UploadRole
 from saekdam_contracts.status import TaskStatus
+from saekdam_contracts.tasks import TaskView
 
 
 class Body(BaseModel):
@@ -76,24 +76,8 @@ class SubmitIn(Body):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class TaskOut(BaseModel):
-    task_id: str
-    status: TaskStatus
-    kind: str | None
-    params: dict[str, Any] | None
-    seq: int
-    progress: float
-    stage: str | None
-    step: int | None
-    total_steps: int | None
-    eta_s: float | None
-    attempt: int
-    error: ErrorInfo | None = None
-    results: list[PublicResult] | None = None
-    created_at: datetime
-    submitted_at: datetime | None
-    started_at: datetime | None
-    finished_at: datetime | None
+class TaskOut(TaskView):
+    """A task as its owner sees it (the same view webhooks carry as `data`)."""
 
 
 class TaskPage(BaseModel):

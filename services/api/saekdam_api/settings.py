@@ -31,10 +31,28 @@ class ApiSettings(BackboneSettings):
     rate_reports_per_min: int = Field(default=10, ge=1)
     rate_moderation_per_min: int = Field(default=120, ge=1)
     rate_account_per_min: int = Field(default=5, ge=1)
+    rate_webhooks_per_min: int = Field(default=30, ge=1)
+    rate_push_per_min: int = Field(default=30, ge=1)
 
     # The board: images of a post, thumbnails, and the popular ranking's half-life.
     max_post_images: int = Field(default=10, ge=1, le=10)
     thumbnail_side: int = Field(default=512, ge=64, le=2048)
+
+    # Webhook endpoints one user (guest or registered) may have.
+    max_webhooks_per_user: int = Field(default=10, ge=1)
+
+    # Web Push subscriptions (browsers) one user may have. Endpoints are https only, unless
+    # this allows http to loopback (tests and `make run`: no real push service is http).
+    max_push_subscriptions_per_user: int = Field(default=10, ge=1)
+    push_allow_http: bool = False
+
+    # Queue positions are re-read at most this often per kind and API process; an ETA
+    # assumes this run time for a kind until one was measured.
+    queue_refresh_s: float = Field(default=1.0, ge=0.1, le=60)
+    default_run_s: float = Field(default=10.0, gt=0)
+    # Tasks one person may have QUEUED or INPROGRESS at once; more are 429.
+    max_active_tasks_guest: int = Field(default=5, ge=1)
+    max_active_tasks_registered: int = Field(default=20, ge=1)
 
     ws_auth_timeout_s: float = 10.0
     ws_queue_size: int = 64

@@ -23,9 +23,20 @@ def api_settings(database_url, redis_url, tmp_path) -> ApiSettings:
         rate_auth_per_min=100_000,
         rate_tasks_per_min=100_000,
         rate_uploads_per_min=100_000,
+        max_active_tasks_guest=10_000,
+        max_active_tasks_registered=10_000,
         **{
             f"rate_{family}_per_min": 100_000
-            for family in ("posts", "comments", "likes", "reports", "moderation", "account")
+            for family in (
+                "posts",
+                "comments",
+                "likes",
+                "reports",
+                "moderation",
+                "account",
+                "webhooks",
+                "push",
+            )
         },
     )
 

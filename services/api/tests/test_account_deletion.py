@@ -11,6 +11,7 @@ async def _rows(api, user_id: str) -> dict[str, int]:
         "posts": "SELECT count(*) FROM posts WHERE author_id = :u",
         "comments": "SELECT count(*) FROM comments WHERE author_id = :u",
         "likes": "SELECT count(*) FROM likes WHERE user_id = :u",
+        "webhooks": "SELECT count(*) FROM webhook_endpoints WHERE owner_id = :u",
     }
     async with api.app.state.engine.connect() as connection:
         return {
@@ -36,6 +37,8 @@ async def test_deleting_an_account_removes_its_rows_and_stored_objects(api):
     api.app.state.storage.write(slot["key"], b"\x89PNG", "image/png")
     await api.put(f"/v1/posts/{theirs['post_id']}/like", headers=leaver)
     await api.post(f"/v1/posts/{theirs['post_id']}/comments", headers=leaver, json={"body": "hi"})
+    hook = {"url": "https://93.184.215.14/hook", "events": ["task.completed"]}
+    assert (await api.post("/v1/webhooks", headers=leaver, json=hook)).status_code == 201
 
     storage = api.app.state.storage
     prefixes = [f"uploads/{me['id']}/", f"results/{task_id}/", f"board/{mine['post_id']}/"]

@@ -11,14 +11,21 @@ from redis.asyncio import Redis
 from saekdam_backbone.db import create_engine, create_sessions
 from saekdam_backbone.events import EventPublisher, cancel_requests
 from saekdam_backbone.logs import configure_logging
+from saekdam_backbone.notifications.vapid import configured_key
+from saekdam_backbone.previews import PreviewBus
 from saekdam_backbone.queue import JobQueue
+from saekdam_backbone.queue_stats import QueueStats
 from saekdam_backbone.storage import build_storage
 from saekdam_backbone.tasks.store import TaskStore
+from saekdam_contracts.jobs import JOB_SPECS
 
 from . import jobs  # noqa: F401  (registers the handlers)
 from .capabilities import advertise_forever
+from .dispatcher import Dispatcher
 from .metrics import registry
 from .models.manager import ModelManager
+from .notify.push import start_push
+from .notify.webhooks import start_webhooks
 from .reconciler import Reconciler
 from .runtime import Worker
 from .settings import WorkerSettings, get_settings
@@ -39,6 +46,20 @@ async def serve(settings: WorkerSettings) -> None:
         interval_s=settings.reconcile_interval_s,
         grace_s=settings.reconcile_grace_s,
         requeue_after_s=settings.requeue_after_s,
+        undispatched=settings.queue_order == "fifo",
+    )
+    dispatcher = (
+        Dispatcher(
+            store,
+            queue,
+            redis,
+            owner=settings.worker_id,
+            kinds=list(JOB_SPECS),
+            depth=settings.dispatch_depth,
+            interval_s=settings.dispatch_interval_s,
+        )
+        if settings.queue_order == "fair"
+        else None
     )
     models = ModelManager(settings.models)
     worker = Worker(
@@ -50,6 +71,9 @@ async def serve(settings: WorkerSettings) -> None:
         reconciler,
         cancel_requests(redis),
         models,
+        QueueStats(redis),
+        previews=PreviewBus(redis),
+        dispatcher=dispatcher,
     )
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -61,12 +85,30 @@ async def serve(settings: WorkerSettings) -> None:
             lambda: models.capabilities(worker.kinds),
         )
     )
+    # Webhook deliveries and Web Push run beside the jobs, never inside one.
+    notifiers = start_webhooks(
+        create_sessions(engine),
+        redis,
+        build_storage(settings),
+        settings.webhooks,
+        consumer=settings.worker_id,
+        allow_loopback=settings.webhooks_allow_loopback,
+    )
+    notifiers += await start_push(
+        create_sessions(engine),
+        redis,
+        settings.push,
+        vapid_private_key=configured_key(settings.vapid_private_key),
+        vapid_subject=settings.vapid_subject,
+        consumer=settings.worker_id,
+    )
     try:
         await worker.run()
     finally:
-        advertiser.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await advertiser
+        for background in (advertiser, *notifiers):
+            background.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await background
         await redis.aclose()
         await engine.dispose()
         log.info("worker stopped", extra={"worker_id": settings.worker_id})

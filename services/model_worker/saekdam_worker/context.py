@@ -18,6 +18,7 @@ from .errors import JobAbandoned
 
 if TYPE_CHECKING:
     from .models.manager import ModelManager
+    from .pipelines.previews import PreviewSink
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class JobContext:
         cancelled: threading.Event,
         models: "ModelManager | None" = None,
         clock: Callable[[], float] = time.monotonic,
+        previews: "PreviewSink | None" = None,
     ):
         self.task_id = task_id
         self.attempt = attempt
@@ -60,6 +62,8 @@ class JobContext:
         self._cancelled = cancelled
         self._models = models
         self._clock = clock
+        # Where a denoising job's live previews go; None when nobody could watch.
+        self.previews = previews
         self._started = self._last_report_at = self._stage_started = clock()
         self._stage: str | None = None
         self._weights: dict[str, float] = {}

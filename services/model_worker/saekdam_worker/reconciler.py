@@ -30,9 +30,12 @@ class Reconciler:
         interval_s: float,
         grace_s: float,
         requeue_after_s: float,
+        undispatched: bool = True,
     ):
         self._store, self._queue, self._redis = store, queue, redis
         self._owner = owner
+        # False under fair turns: the dispatcher puts never-enqueued tasks on the stream.
+        self._undispatched = undispatched
         self._interval_s, self._grace_s, self._requeue_after_s = (
             interval_s,
             grace_s,
@@ -45,7 +48,9 @@ class Reconciler:
         if not await self._redis.set(RECONCILER_LOCK, self._owner, nx=True, px=lock_ms):
             return 0
         due = await self._store.due_for_enqueue(
-            grace_s=self._grace_s, requeue_after_s=self._requeue_after_s
+            grace_s=self._grace_s,
+            requeue_after_s=self._requeue_after_s,
+            undispatched=self._undispatched,
         )
         enqueued = 0
         for task_id, kind, last_id in due:

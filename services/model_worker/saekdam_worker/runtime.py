@@ -12,11 +12,14 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
 from saekdam_backbone.events import EventPublisher
+from saekdam_backbone.previews import PreviewBus
 from saekdam_backbone.queue import Delivery, JobQueue
+from saekdam_backbone.queue_stats import QueueStats
 from saekdam_backbone.storage.base import ObjectStorage
 from saekdam_backbone.tasks.store import Claim, Exhausted, TaskStore
 from saekdam_contracts.jobs import JOB_SPECS
@@ -25,9 +28,11 @@ from saekdam_contracts.queue import JobMessage
 from saekdam_contracts.status import TERMINAL_STATUSES, TaskStatus
 
 from .context import InputRef, JobContext, ProgressUpdate
+from .dispatcher import Dispatcher
 from .errors import JobAbandoned, JobError, TransientJobError
 from .metrics import FENCED_WRITES, JOB_DURATION, RECLAIMED
 from .models.manager import ModelManager
+from .previews import PreviewTap
 from .progress import ProgressRelay
 from .reconciler import Reconciler
 from .registry import handler_for, registered_kinds
@@ -70,6 +75,9 @@ class Worker:
         reconciler: Reconciler,
         cancels: AsyncIterator[str],
         models: ModelManager | None = None,
+        stats: QueueStats | None = None,
+        previews: PreviewBus | None = None,
+        dispatcher: Dispatcher | None = None,
     ):
         self._settings = settings
         self._store, self._queue, self._publisher, self._storage = store, queue, publisher, storage
@@ -78,6 +86,9 @@ class Worker:
         self._models = models
         self._kinds = settings.worker_kinds or registered_kinds()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="job")
+        self._stats = stats
+        self._dispatcher = dispatcher
+        self._previews = previews
         self._stopping = asyncio.Event()
         self._running: RunningJob | None = None
         self._last_reclaim = 0.0
@@ -97,6 +108,9 @@ class Worker:
         log.info("worker ready", extra={"worker_id": self.worker_id, "kind": ",".join(self._kinds)})
         sweeper = asyncio.create_task(self._reconcile_forever(), name="reconciler")
         listener = asyncio.create_task(self._hear_cancels(), name="cancel-listener")
+        background = [sweeper, listener]
+        if self._dispatcher is not None:
+            background.append(asyncio.create_task(self._dispatcher.run_forever(), name="dispatch"))
         try:
             while not self._stopping.is_set():
                 try:
@@ -111,7 +125,7 @@ class Worker:
                     )
                     await asyncio.sleep(1.0)
         finally:
-            for task in (sweeper, listener):
+            for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -187,12 +201,30 @@ class Worker:
             await self._queue.ack(delivery)
             return
         await self._publisher.publish(outcome.event)
+        if self._dispatcher is not None:
+            self._dispatcher.wake()  # a place on the stream just freed up
+        await self._record_wait(outcome.task)
         running = RunningJob(delivery, outcome)
         self._running = running
         try:
             await self._run(running)
         finally:
             self._running = None
+
+    async def _record_wait(self, task) -> None:
+        """A first attempt's wait, submit to start (a retry's would count its backoff)."""
+        if task.attempt == 1 and task.submitted_at is not None:
+            waited = (datetime.now(UTC) - task.submitted_at).total_seconds()
+            await self._record(task.kind, "wait", waited)
+
+    async def _record(self, kind: str, metric: str, seconds: float) -> None:
+        # Queue ETAs are an estimate: a lost sample must never cost a job.
+        if self._stats is None:
+            return
+        try:
+            await self._stats.record(kind, metric, seconds)
+        except Exception:  # noqa: BLE001
+            log.warning("could not record queue timing", exc_info=True)
 
     async def _run(self, job: RunningJob) -> None:
         started = time.monotonic()
@@ -209,6 +241,8 @@ class Worker:
             outcome, event = "released", await self._store.release(job.task.id, job.attempt)
         JOB_DURATION.labels(job.task.kind, outcome).observe(time.monotonic() - started)
         duration = round(time.monotonic() - started, 3)
+        if outcome == "completed":
+            await self._record(job.task.kind, "run", duration)
         log.info(
             f"job ended {job.where}",
             extra=job.log_extra | {"outcome": outcome, "duration_s": duration},
@@ -218,6 +252,7 @@ class Worker:
     async def _execute(self, job: RunningJob, relay: ProgressRelay):
         """Run the handler; return (outcome, event to publish or None if the write was fenced)."""
         task = job.task
+        tap = PreviewTap(task.id, self._previews, job.stop) if self._previews else None
         try:
             try:
                 handler, params = self._prepare(task.kind, task.params)
@@ -231,11 +266,14 @@ class Worker:
                     report=relay.submit,
                     cancelled=job.stop,
                     models=self._models,
+                    previews=tap,
                 )
                 loop = asyncio.get_running_loop()
                 results = await loop.run_in_executor(self._executor, handler, ctx, params)
             finally:
                 await relay.close()
+                if tap is not None:
+                    tap.close()  # without waiting: a preview never delays the outcome
             if job.stop.is_set() and not job.released_for_shutdown:
                 raise JobAbandoned("stopped after the last step")
             return "completed", await self._store.complete(task.id, job.attempt, results)

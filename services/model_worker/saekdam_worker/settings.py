@@ -9,6 +9,8 @@ from pydantic import Field
 from saekdam_backbone.settings import BackboneSettings
 
 from .models.settings import ModelSettings
+from .notify.push_settings import PushSettings
+from .notify.webhook_settings import WebhookSettings
 
 
 def _default_worker_id() -> str:
@@ -27,11 +29,17 @@ class WorkerSettings(BackboneSettings):
     reconcile_interval_s: float = Field(default=5.0, gt=0)
     reconcile_grace_s: float = Field(default=2.0, ge=0)
     requeue_after_s: float = Field(default=120.0, gt=0)
+    # Fair turns: tasks of a kind waiting on the stream per worker online (the rest wait in
+    # the database for their turn), and how often the dispatcher looks without a wake-up.
+    dispatch_depth: int = Field(default=1, ge=1, le=100)
+    dispatch_interval_s: float = Field(default=0.2, gt=0)
     # On SIGTERM, let a running job finish for this long before giving it back.
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     metrics_port: int = Field(default=0, ge=0, le=65535)
 
     models: ModelSettings = Field(default_factory=ModelSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    push: PushSettings = Field(default_factory=PushSettings)
 
 
 @lru_cache

@@ -12,16 +12,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, and_, case, literal, or_, select, update
+from sqlalchemy import Float, and_, case, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from saekdam_contracts.events import ErrorInfo, FrameType, ResultItem, TaskEvent
 from saekdam_contracts.status import TERMINAL_STATUSES, TaskStatus
 
 from ..db import db_epoch, utcnow
+from ..fairness import Waiting
 from .models import Task
 
 ACTIVE = (TaskStatus.CREATED, TaskStatus.QUEUED, TaskStatus.INPROGRESS)
+# Tasks that hold a place in the queue or a worker.
+RUNNABLE = (TaskStatus.QUEUED, TaskStatus.INPROGRESS)
 
 
 def task_event(task: Task, frame_type: FrameType) -> TaskEvent:
@@ -86,23 +89,47 @@ class TaskStore:
         async with self._sessions() as session:
             return list((await session.scalars(query)).all())
 
+    async def count_active(self, owner_id: str) -> int:
+        """The owner's tasks that are QUEUED or INPROGRESS."""
+        query = select(func.count()).where(Task.owner_id == owner_id, Task.status.in_(RUNNABLE))
+        async with self._sessions() as session:
+            return await session.scalar(query) or 0
+
+    async def waiting(self, kind: str, *, ready_only: bool = False, limit: int = 10_000):
+        """The kind's QUEUED tasks as `Waiting` (ready_only: whose backoff has passed)."""
+        query = select(Task.id, Task.owner_id, Task.available_at, Task.enqueued_at).where(
+            Task.kind == kind, Task.status == TaskStatus.QUEUED
+        )
+        if ready_only:
+            query = query.where(Task.available_at <= self._now())
+        query = query.order_by(Task.available_at, Task.id).limit(limit)
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [Waiting(r.id, r.owner_id, r.available_at or 0.0, r.enqueued_at) for r in rows]
+
     async def due_for_enqueue(
-        self, *, grace_s: float, requeue_after_s: float, limit: int = 100
+        self,
+        *,
+        grace_s: float,
+        requeue_after_s: float,
+        limit: int = 100,
+        undispatched: bool = True,
     ) -> list[tuple[str, str, str | None]]:
         """Tasks that should be on the stream but may not be: never enqueued (a crash between
         commit and XADD), a retry whose backoff has passed, or waiting long after their last
         enqueue (its message may be lost; the caller checks `enqueued_id` on the stream).
-        Returns (id, kind, enqueued_id). Enqueueing twice is harmless: claims are fenced."""
+        Returns (id, kind, enqueued_id). Enqueueing twice is harmless: claims are fenced.
+        `undispatched=False` leaves tasks never enqueued (or due again) to the fair
+        dispatcher, which puts them on the stream in turn."""
         now = self._now()
+        lost = Task.enqueued_at < now - requeue_after_s
         due = or_(
             and_(
                 Task.status == TaskStatus.QUEUED,
                 Task.available_at <= now - grace_s,
-                or_(
-                    Task.enqueued_at.is_(None),
-                    Task.enqueued_at < Task.available_at,
-                    Task.enqueued_at < now - requeue_after_s,
-                ),
+                or_(Task.enqueued_at.is_(None), Task.enqueued_at < Task.available_at, lost)
+                if undispatched
+                else and_(Task.enqueued_at >= Task.available_at, lost),
             ),
             and_(
                 Task.status == TaskStatus.INPROGRESS,

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from saekdam_backbone.db import Base, UTCDateTime, utcnow
 
 # One metadata for migrations: the shared tables and the API's own.
+from saekdam_backbone.notifications import models as _notifications  # noqa: F401
 from saekdam_backbone.tasks.models import Task  # noqa: F401
 from saekdam_backbone.users import User  # noqa: F401
 

@@ -1,6 +1,5 @@
 """Task lifecycle on the API side: create, submit (verify, then enqueue once), cancel, read."""
 
-import asyncio
 import logging
 
 from pydantic import ValidationError
@@ -10,11 +9,13 @@ from saekdam_backbone.queue import JobQueue
 from saekdam_backbone.storage.base import ObjectStorage
 from saekdam_backbone.tasks.models import Task
 from saekdam_backbone.tasks.store import TaskStore
+from saekdam_backbone.tasks.view import public_results, task_view
 from saekdam_contracts.events import PublicResult, ResultItem, TaskEvent
 from saekdam_contracts.jobs import JOB_SPECS, JobSpec, Params
 from saekdam_contracts.queue import JobMessage
 from saekdam_contracts.status import TaskStatus
-from saekdam_web.errors import Conflict, NotFound, Unprocessable
+from saekdam_contracts.tasks import TaskView
+from saekdam_web.errors import Conflict, NotFound, TooManyRequests, Unprocessable
 
 from ..metrics import TASKS_SUBMITTED
 from ..settings import ApiSettings
@@ -61,13 +62,16 @@ class TaskService:
             )
         return await self._uploads.create(owner_id, task_id, role, content_type, size)
 
-    async def submit(self, task_id: str, owner_id: str, kind: str, params: dict) -> TaskStatus:
+    async def submit(
+        self, task_id: str, owner_id: str, kind: str, params: dict, is_guest: bool = False
+    ) -> TaskStatus:
         task = await self.get(task_id, owner_id)
         spec = self._spec(kind)
         parsed = self._validate_params(spec, params)
         clean_params = parsed.model_dump(mode="json")
         if task.status != TaskStatus.CREATED:
             return self._resubmitted(task, kind, clean_params)
+        await self._check_active_cap(owner_id, is_guest)
 
         uploads = await self._uploads.for_task(task_id)
         needs = parsed.required_uploads() or spec.inputs
@@ -76,7 +80,10 @@ class TaskService:
         if event is None:  # a concurrent submit won the race; it enqueued the one job
             return self._resubmitted(await self.get(task_id, owner_id), kind, clean_params)
         await self._publisher.publish(event)
-        await self._enqueue(task_id, kind)
+        if self._settings.queue_order == "fair":
+            await self._publisher.request_dispatch()  # its turn comes from the dispatcher
+        else:
+            await self._enqueue(task_id, kind)
         TASKS_SUBMITTED.labels(kind).inc()
         return event.status
 
@@ -96,18 +103,11 @@ class TaskService:
     async def public_results(
         self, results: list[dict] | list[ResultItem] | None
     ) -> list[PublicResult] | None:
-        if results is None:
-            return None
-        items = [ResultItem.model_validate(r) for r in results]
-        urls = await asyncio.to_thread(
-            lambda: [
-                self._storage.download_url(i.key, self._settings.download_expires_s) for i in items
-            ]
-        )
-        return [
-            PublicResult(url=url, **i.model_dump(exclude={"key"}))
-            for i, url in zip(items, urls, strict=True)
-        ]
+        return await public_results(results, self._storage, self._settings.download_expires_s)
+
+    async def view(self, task: Task) -> TaskView:
+        """The task as its owner reads it, with short-lived result URLs."""
+        return await task_view(task, self._storage, self._settings.download_expires_s)
 
     async def public_frame(self, event: TaskEvent) -> dict:
         """The event as a client sees it: storage keys swapped for download URLs."""
@@ -117,6 +117,21 @@ class TaskService:
         return frame
 
     # -- helpers -------------------------------------------------------------------------
+
+    async def _check_active_cap(self, owner_id: str, is_guest: bool) -> None:
+        """One person's share of the queue: at most this many tasks QUEUED or INPROGRESS.
+        (Checked before the submit, so two submits at the same instant may pass together.)"""
+        cap = (
+            self._settings.max_active_tasks_guest
+            if is_guest
+            else self._settings.max_active_tasks_registered
+        )
+        if await self._store.count_active(owner_id) >= cap:
+            raise TooManyRequests(
+                "too_many_active_tasks",
+                f"at most {cap} of your tasks may be queued or running at once; "
+                "wait for one to finish or cancel one",
+            )
 
     def _spec(self, kind: str) -> JobSpec:
         spec = JOB_SPECS.get(kind)

@@ -3,6 +3,9 @@
 Watchers get a bounded queue each: a client that stops reading overflows its own queue and
 is dropped, never slowing the others. When the subscription breaks, messages may have been
 lost, so every watcher is told to resync its task from the database.
+
+Live previews come on their own channel and go only to watchers that opted in, through a
+slot holding just the newest one: a slow client misses previews, never state frames.
 """
 
 import asyncio
@@ -15,7 +18,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from saekdam_contracts.events import TaskEvent
-from saekdam_contracts.redis_keys import TASK_EVENTS_CHANNEL
+from saekdam_contracts.previews import PreviewFrame
+from saekdam_contracts.redis_keys import PREVIEW_CHANNEL, TASK_EVENTS_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +30,9 @@ class Watcher:
         self.queue: asyncio.Queue[TaskEvent] = asyncio.Queue(maxsize)
         self.overflowed = asyncio.Event()
         self.resync = asyncio.Event()
+        self.wants_previews = False
+        self.preview: PreviewFrame | None = None
+        self.preview_ready = asyncio.Event()
 
     def offer(self, event: TaskEvent) -> None:
         try:
@@ -33,11 +40,23 @@ class Watcher:
         except asyncio.QueueFull:
             self.overflowed.set()
 
+    def offer_preview(self, frame: PreviewFrame) -> None:
+        """Replaces any preview not sent yet: only the newest is worth sending."""
+        if self.wants_previews:
+            self.preview = frame
+            self.preview_ready.set()
+
 
 class EventHub:
-    def __init__(self, redis: Redis, channel: str = TASK_EVENTS_CHANNEL):
+    def __init__(
+        self,
+        redis: Redis,
+        channel: str = TASK_EVENTS_CHANNEL,
+        preview_channel: str = PREVIEW_CHANNEL,
+    ):
         self._redis = redis
         self._channel = channel
+        self._preview_channel = preview_channel
         self._watchers: dict[str, set[Watcher]] = defaultdict(set)
         self._task: asyncio.Task | None = None
         self.subscribed = asyncio.Event()
@@ -74,12 +93,16 @@ class EventHub:
         for watcher in tuple(self._watchers.get(event.task_id, ())):
             watcher.offer(event)
 
+    def dispatch_preview(self, frame: PreviewFrame) -> None:
+        for watcher in tuple(self._watchers.get(frame.task_id, ())):
+            watcher.offer_preview(frame)
+
     async def _listen(self) -> None:
         backoff = 0.1
         while True:
             try:
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(self._channel)
+                    await pubsub.subscribe(self._channel, self._preview_channel)
                     self._resync_all()
                     self.subscribed.set()
                     backoff = 0.1
@@ -96,12 +119,26 @@ class EventHub:
     def _handle(self, message: dict) -> None:
         if message.get("type") != "message":
             return
+        channel = message.get("channel")
+        if isinstance(channel, bytes):
+            channel = channel.decode()
+        if channel == self._preview_channel:
+            self._handle_preview(message["data"])
+            return
         try:
             event = TaskEvent.model_validate_json(message["data"])
         except ValidationError:
             log.warning("dropping malformed task event: %r", message["data"][:200])
             return
         self.dispatch(event)
+
+    def _handle_preview(self, data: bytes) -> None:
+        try:
+            frame = PreviewFrame.model_validate_json(data)
+        except ValidationError:
+            log.warning("dropping malformed preview: %r", data[:200])
+            return
+        self.dispatch_preview(frame)
 
     def _resync_all(self) -> None:
         for watchers in self._watchers.values():

@@ -4,12 +4,14 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from saekdam_backbone.previews import PreviewBus
 from saekdam_backbone.tasks.store import TaskStore, task_event
 from saekdam_contracts.events import TaskEvent
-from saekdam_contracts.status import TERMINAL_STATUSES
+from saekdam_contracts.status import TERMINAL_STATUSES, TaskStatus
 from saekdam_web.websockets import (
     NORMAL_CLOSURE,
     POLICY_VIOLATION,
@@ -20,8 +22,10 @@ from saekdam_web.websockets import (
     close_quietly,
 )
 
+from ..domain.queue import QueueService, QueueSpot
 from ..domain.tasks import TaskService
 from ..events.hub import EventHub, Watcher
+from ..events.previews import PreviewStream
 from ..metrics import WEBSOCKETS, WEBSOCKETS_DROPPED
 from ..settings import ApiSettings
 
@@ -39,11 +43,14 @@ class TaskStream:
         store: TaskStore,
         tasks: TaskService,
         settings: ApiSettings,
+        queue: QueueService,
     ):
         self.ws, self.task_id, self.store, self.tasks = ws, task_id, store, tasks
-        self.settings = settings
+        self.settings, self.queue = settings, queue
         self.last_seq = -1
         self.last_status = None
+        self.kind: str | None = None
+        self.last_spot: QueueSpot | None = None
 
     async def send(self, event: TaskEvent) -> bool:
         """Send if newer than what the client has; True once the task is final."""
@@ -52,21 +59,43 @@ class TaskStream:
                 kind = "status" if event.status != self.last_status else "progress"
                 event = event.model_copy(update={"type": kind})
             frame = await self.tasks.public_frame(event)
-            try:
-                await asyncio.wait_for(
-                    self.ws.send_text(json.dumps(frame)), self.settings.ws_send_timeout_s
-                )
-            except TimeoutError as exc:
-                raise Closing(TRY_AGAIN_LATER, "client is not reading") from exc
+            if event.status == TaskStatus.QUEUED:
+                frame |= await self._queue_fields()
+            await self._send_frame(frame)
             self.last_seq, self.last_status = event.seq, event.status
         return self.last_status in TERMINAL_STATUSES
 
     async def snapshot(self) -> bool:
         task = await self.store.get(self.task_id)
+        self.kind = task.kind
         return await self.send(task_event(task, "snapshot"))
 
+    async def send_queue_update(self) -> None:
+        """A QUEUED task's new place and ETA, when they changed: no seq, the task itself
+        did not change (clients of v1 ignore the frame type)."""
+        before = self.last_spot
+        fields = await self._queue_fields()
+        if fields and self.last_spot != before:
+            await self._send_frame({"type": "queue", "task_id": self.task_id, **fields})
+
+    async def _queue_fields(self) -> dict:
+        self.last_spot = await self.queue.spot(self.task_id, self.kind)
+        if self.last_spot is None:
+            return {}
+        return {"queue_position": self.last_spot.queue_position, "eta_s": self.last_spot.eta_s}
+
+    async def _send_frame(self, frame: dict) -> None:
+        try:
+            await asyncio.wait_for(
+                self.ws.send_text(json.dumps(frame)), self.settings.ws_send_timeout_s
+            )
+        except TimeoutError as exc:
+            raise Closing(TRY_AGAIN_LATER, "client is not reading") from exc
+
     async def follow(self, watcher: Watcher) -> None:
-        """After the first snapshot: changes as they come, resyncing from the row if quiet."""
+        """After the first snapshot: changes as they come, resyncing from the row if quiet;
+        while QUEUED, the place in the queue about once every `queue_refresh_s`."""
+        quiet_since = time.monotonic()
         while True:
             if watcher.overflowed.is_set():
                 WEBSOCKETS_DROPPED.inc()
@@ -75,19 +104,27 @@ class TaskStream:
                 watcher.resync.clear()
                 if await self.snapshot():
                     return
+            timeout = self.settings.ws_resync_s - (time.monotonic() - quiet_since)
+            if self.last_status == TaskStatus.QUEUED:
+                timeout = min(timeout, self.settings.queue_refresh_s)
             try:
-                event = await asyncio.wait_for(watcher.queue.get(), self.settings.ws_resync_s)
+                event = await asyncio.wait_for(watcher.queue.get(), max(timeout, 0.01))
             except TimeoutError:
+                if time.monotonic() - quiet_since < self.settings.ws_resync_s:
+                    await self.send_queue_update()
+                    continue
                 # Quiet for a while: a publish may have been lost, so check the row itself.
+                quiet_since = time.monotonic()
                 if await self.snapshot():
                     return
                 continue
+            quiet_since = time.monotonic()
             if await self.send(event):
                 return
 
 
-async def _answer_client_frames(ws: WebSocket) -> None:
-    """After auth the client has nothing to say; reply to pings and name mistakes."""
+async def _answer_client_frames(ws: WebSocket, previews: PreviewStream) -> None:
+    """After auth the client may only set options; reply to pings and name mistakes."""
     while True:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
@@ -97,6 +134,9 @@ async def _answer_client_frames(ws: WebSocket) -> None:
             kind = parsed.get("type") if isinstance(parsed, dict) else None
         except ValueError:
             kind = None
+        if kind == "options":
+            await previews.answer(parsed)
+            continue
         if kind == "ping":
             reply = {"type": "pong"}
         else:
@@ -104,7 +144,8 @@ async def _answer_client_frames(ws: WebSocket) -> None:
                 "type": "error",
                 "error": {
                     "code": "unknown_message",
-                    "message": 'this socket only accepts {"type": "ping"} text frames after auth',
+                    "message": 'this socket only accepts {"type": "ping"} and '
+                    '{"type": "options", "previews": ...} text frames after auth',
                 },
             }
         await ws.send_text(json.dumps(reply))
@@ -126,13 +167,19 @@ async def task_events(ws: WebSocket, task_id: str) -> None:
             raise Closing(POLICY_VIOLATION, "task not found")
         hub: EventHub = state.hub
         with hub.watch(task_id, settings.ws_queue_size) as watcher:
-            stream = TaskStream(ws, task_id, store, state.tasks, settings)
+            stream = TaskStream(ws, task_id, store, state.tasks, settings, state.queue_status)
             # The snapshot goes out before anything else, a pong included.
+            previews = PreviewStream(
+                ws, task_id, watcher, PreviewBus(state.redis), settings.ws_send_timeout_s
+            )
             if not await stream.snapshot():
-                reader = asyncio.create_task(_answer_client_frames(ws))
+                reader = asyncio.create_task(_answer_client_frames(ws, previews))
                 follower = asyncio.create_task(stream.follow(watcher))
-                background += [reader, follower]
-                await asyncio.wait(background, return_when=asyncio.FIRST_COMPLETED)
+                background += [reader, follower, asyncio.create_task(previews.forward())]
+                try:
+                    await asyncio.wait(background, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    await previews.close()
                 if not follower.done():  # the client left first
                     return
                 follower.result()  # raises Closing if the client had to be dropped

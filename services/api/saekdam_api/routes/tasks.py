@@ -3,7 +3,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from saekdam_backbone.tasks.models import Task
-from saekdam_backbone.tasks.store import task_event
 from saekdam_web.ratelimit import rate_limited
 
 from ..deps import CurrentUser, TasksDep
@@ -14,18 +13,7 @@ router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
 
 async def task_out(task: Task, tasks: TaskService) -> TaskOut:
-    event = task_event(task, "snapshot")
-    return TaskOut(
-        **event.model_dump(exclude={"type", "task_id", "results"}),
-        task_id=task.id,
-        kind=task.kind,
-        params=task.params,
-        results=await tasks.public_results(event.results),
-        created_at=task.created_at,
-        submitted_at=task.submitted_at,
-        started_at=task.started_at,
-        finished_at=task.finished_at,
-    )
+    return TaskOut(**(await tasks.view(task)).model_dump())
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -73,7 +61,7 @@ async def submit_task(
     _=rate_limited("tasks"),
 ) -> TaskCreated:
     """Step 4: verify the uploads and queue the job (idempotent)."""
-    state = await tasks.submit(task_id, user.id, body.kind, body.params)
+    state = await tasks.submit(task_id, user.id, body.kind, body.params, user.is_guest)
     return TaskCreated(task_id=task_id, status=state)
 
 

@@ -53,7 +53,7 @@ def run(ctx: JobContext, params: MuralParams) -> list[ResultItem]:
 
     request = MuralRequest.from_params(photo, alpha, params)
     with model_run():
-        result = painter.paint(request, on_step=on_step)
+        result = painter.paint(request, on_step=on_step, preview=ctx.previews)
     ctx.report("composite", 1.0)
 
     # 4. Store it.

@@ -33,7 +33,8 @@ def run(ctx: JobContext, params: SketchParams) -> list[ResultItem]:
         ctx.report("denoise", step / total, step=step, total_steps=total)
 
     with model_run():
-        result = painter.paint(SketchRequest.from_params(doodle, params), on_step=on_step)
+        request = SketchRequest.from_params(doodle, params)
+        result = painter.paint(request, on_step=on_step, preview=ctx.previews)
     item = save_jpeg(ctx, "sketch.jpg", cv2.cvtColor(result.image, cv2.COLOR_RGB2BGR), result.seed)
     ctx.report("upload", 1.0)
     return [item]

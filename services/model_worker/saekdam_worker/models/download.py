@@ -28,7 +28,7 @@ ALLOW_PATTERNS = [
     "*/model.safetensors",
 ]
 IGNORE_PATTERNS = ["safety_checker/*", "*.fp16.safetensors", "*onnx*", "*openvino*", "*flax*"]
-GROUPS = ("inpaint", "sketch", "sam")
+GROUPS = ("inpaint", "sketch", "sam", "previews")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,7 +38,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         choices=GROUPS,
         help="download only this group (repeatable): inpaint = SD 1.5 inpainting, "
-        "sketch = SDXL base + fp16-fix VAE + T2I sketch adapter, sam = Segment Anything",
+        "sketch = SDXL base + fp16-fix VAE + T2I sketch adapter, sam = Segment Anything, "
+        "previews = TAESD + TAESDXL (tiny decoders for live previews)",
     )
     parser.add_argument(
         "--dry-run", action="store_true", help="print what would be fetched and where, then stop"
@@ -52,7 +53,9 @@ def hub_sources(settings: ModelSettings, groups: set[str]) -> list[str]:
         sources.append(settings.inpaint_model)
     if "sketch" in groups:
         sources += [settings.sdxl_model, settings.sdxl_vae, settings.sketch_adapter]
-    return [s for s in sources if not Path(s).is_dir()]
+    if "previews" in groups:
+        sources += [settings.taesd_model, settings.taesdxl_model]
+    return [s for s in sources if s and not Path(s).is_dir()]
 
 
 def fetch_hub(repo_id: str, settings: ModelSettings) -> None:

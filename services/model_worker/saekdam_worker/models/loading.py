@@ -167,6 +167,14 @@ def load_sketch_pipeline(settings: ModelSettings, device):
     return _place(pipe, device, settings)
 
 
+def load_preview_decoder(source: str, settings: ModelSettings, device):
+    """An AutoencoderTiny (TAESD, TAESDXL) for previews, from local files like the rest."""
+    from diffusers import AutoencoderTiny
+
+    vae = _load("preview decoder", source, AutoencoderTiny.from_pretrained, settings)
+    return vae.to(device, dtype_for(device)).eval()
+
+
 def sam_checkpoint_path(settings: ModelSettings) -> Path:
     if settings.sam_checkpoint:
         return Path(settings.sam_checkpoint)

@@ -42,7 +42,10 @@ class ModelManager:
         pipe = loading.load_inpaint_pipeline(self.settings, self.device)
         themes = [t for t in THEMES if t != "custom"]
         adapters = loading.load_theme_adapters(pipe, self.settings, themes)
-        return MuralPainter(pipe, adapters, max_side=self.settings.mural_max_side)
+        latent_rgb = self._latent_rgb(self.settings.taesd_model, "sd15")
+        return MuralPainter(
+            pipe, adapters, max_side=self.settings.mural_max_side, latent_rgb=latent_rgb
+        )
 
     @cached_property
     def wall_segmenter(self):
@@ -59,7 +62,23 @@ class ModelManager:
         from ..pipelines.sketch import SketchPainter
 
         pipe = loading.load_sketch_pipeline(self.settings, self.device)
-        return SketchPainter(pipe, size=self.settings.sketch_size)
+        latent_rgb = self._latent_rgb(self.settings.taesdxl_model, "sdxl")
+        return SketchPainter(pipe, size=self.settings.sketch_size, latent_rgb=latent_rgb)
+
+    def _latent_rgb(self, source: str, family: str):
+        """Previews through the tiny autoencoder when its weights are here, else the linear
+        projection (no weights). A broken decoder costs the previews' looks, not the job."""
+        from ..pipelines.latent_rgb import LinearLatentRGB, TinyAutoencoderRGB
+
+        if source and source_present(source, self.settings):
+            try:
+                decoder = loading.load_preview_decoder(source, self.settings, self.device)
+            except (loading.ModelUnavailable, RuntimeError) as exc:
+                log.warning("previews use the linear projection: %s", exc)
+            else:
+                log.info("previews decode with %s", source)
+                return TinyAutoencoderRGB(decoder)
+        return LinearLatentRGB.sd15() if family == "sd15" else LinearLatentRGB.sdxl()
 
     def capabilities(self, kinds: list[str]) -> WorkerCapabilities:
         """What this worker can run, for the kinds it takes, from the files it has. Without

@@ -17,6 +17,10 @@ class ModelSettings(BaseSettings):
     sdxl_model: str = "stabilityai/stable-diffusion-xl-base-1.0"
     sdxl_vae: str = "madebyollin/sdxl-vae-fp16-fix"
     sketch_adapter: str = "TencentARC/t2i-adapter-sketch-sdxl-1.0"
+    # Tiny autoencoders for live previews, used when present (else a linear projection);
+    # empty turns them off.
+    taesd_model: str = "madebyollin/taesd"
+    taesdxl_model: str = "madebyollin/taesdxl"
     sam_model_type: Literal["vit_b", "vit_l", "vit_h"] = "vit_b"
     # A file path; empty means MODEL_DIR/sam/<the official file name for the type>.
     sam_checkpoint: str = ""

@@ -10,6 +10,7 @@ Not thread-safe: diffusers pipelines keep scheduler and adapter state, so one pa
 process, one job at a time.
 """
 
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from .latent_rgb import LinearLatentRGB
+from .previews import PreviewSink, WallBackdrop
 from .prompts import CUSTOM, DEFAULT_NEGATIVE_PROMPT, THEMES, theme_prompt
+
+log = logging.getLogger(__name__)
 
 # The VAE downsamples by 8: the pipeline refuses sizes that are not multiples of it.
 SIZE_MULTIPLE = 8
@@ -31,6 +36,8 @@ ALPHA_TOLERANCE = 1e-4
 
 # on_step(step, total): step counts from 1 to total, once per denoising step.
 StepCallback = Callable[[int, int], None]
+# on_latents(step, total, latents): the same, with the latents after that step.
+LatentsCallback = Callable[[int, int, object], None]
 
 
 class MissingThemeAdapter(ValueError):
@@ -112,14 +119,19 @@ class MuralPainter:
         pipe: a StableDiffusionInpaintPipeline (9-channel inpainting UNet), already on its device.
         adapters: the themes whose LoRA is loaded in `pipe` under the theme's own name.
         max_side: the working size's long side cap.
+        latent_rgb: latents -> uint8 RGB for live previews (`latent_rgb.LinearLatentRGB` for
+            SD 1.x latents unless given, e.g. a TAESD `TinyAutoencoderRGB`).
     """
 
-    def __init__(self, pipe, adapters: list[str], max_side: int = DEFAULT_MAX_SIDE):
+    def __init__(
+        self, pipe, adapters: list[str], max_side: int = DEFAULT_MAX_SIDE, latent_rgb=None
+    ):
         if max_side < MIN_SIDE:
             raise ValueError(f"`max_side` has to be at least {MIN_SIDE} but is {max_side}")
         self.pipe = pipe
         self.adapters = list(adapters)
         self.max_side = max_side
+        self.latent_rgb = latent_rgb or LinearLatentRGB.sd15()
 
     @property
     def themes(self) -> list[str]:
@@ -136,11 +148,18 @@ class MuralPainter:
         if request.theme != CUSTOM and request.theme not in self.adapters:
             raise MissingThemeAdapter(request.theme, self.themes)
 
-    def paint(self, request: MuralRequest, on_step: StepCallback | None = None) -> MuralResult:
+    def paint(
+        self,
+        request: MuralRequest,
+        on_step: StepCallback | None = None,
+        preview: PreviewSink | None = None,
+    ) -> MuralResult:
         """Paint the masked wall of `request.image` in the request's theme.
 
         `on_step(step, total)` runs after every denoising step. Whatever it raises (a cancel,
         say) propagates at once: the loop stops within one step and nothing is returned.
+        After it, when `preview` wants one, the latents so far go to `preview.show` as a
+        picture on the photo's wall; a failing preview is logged, never the job's end.
         """
         # 1. Check inputs, before any model work.
         self.check_inputs(request)
@@ -173,7 +192,7 @@ class MuralPainter:
                 guidance_scale=request.guidance,
                 generator=_generator(seed),
                 output_type="np",
-                callback_on_step_end=_step_callback(on_step) if on_step else None,
+                callback_on_step_end=_step_callback(on_step, self._previewer(request, preview)),
             ).images[0]
         finally:
             # A run stopped mid-loop skips the pipeline's own clean-up; with CPU offload that
@@ -183,6 +202,24 @@ class MuralPainter:
         # 6. Composite at the photo's full resolution.
         full = np.clip(_resize(generated, (width, height)), 0.0, 1.0) * 255.0
         return MuralResult(image=composite(request.image, full, alpha), seed=seed)
+
+    def _previewer(self, request: MuralRequest, sink: PreviewSink | None):
+        if sink is None:
+            return None
+        backdrop = WallBackdrop(request.image, np.clip(request.alpha, 0.0, 1.0))
+
+        def on_latents(step: int, total: int, latents) -> None:
+            # The last step's picture is the result itself, moments later.
+            if step >= total or not (side := sink.wanted()):
+                return
+            try:
+                picture = backdrop.paste(self.latent_rgb(latents), side)
+            except Exception:  # noqa: BLE001 - a preview is never worth a job
+                log.warning("preview failed at step %d", step, exc_info=True)
+                return
+            sink.show(step, total, picture)
+
+        return on_latents
 
     def _select_adapter(self, theme: str, lora_scale: float) -> None:
         """Adapter state lives in the pipeline and outlasts the job (and a job stopped halfway),
@@ -288,11 +325,17 @@ def _generator(seed: int):
     return torch.Generator(device="cpu").manual_seed(seed)
 
 
-def _step_callback(on_step: StepCallback):
+def _step_callback(on_step: StepCallback | None, on_latents: LatentsCallback | None):
+    if on_step is None and on_latents is None:
+        return None
+
     def callback(pipe, step_index, timestep, tensors):
         # num_timesteps is the loop's real length: steps * strength, after the scheduler's own
         # adjustments, so the last call always reports total/total.
-        on_step(step_index + 1, pipe.num_timesteps)
+        if on_step is not None:
+            on_step(step_index + 1, pipe.num_timesteps)
+        if on_latents is not None:
+            on_latents(step_index + 1, pipe.num_timesteps, tensors["latents"])
         return tensors
 
     return callback

@@ -8,6 +8,7 @@ of the steps. Pure model code: arrays and a loaded pipeline in, an array out.
 Not thread-safe: diffusers pipelines keep scheduler state. One SketchPainter per worker process.
 """
 
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from .latent_rgb import LinearLatentRGB
+from .previews import PreviewSink, fitted
 from .styles import STYLE_PRESETS, style_prompts
+
+log = logging.getLogger(__name__)
 
 CANNY_LOW = 80
 CANNY_HIGH = 80
@@ -119,9 +124,10 @@ def _is_number(value: object) -> bool:
 
 
 class SketchPainter:
-    """Paints sketch requests with a loaded StableDiffusionXLAdapterPipeline."""
+    """Paints sketch requests with a loaded StableDiffusionXLAdapterPipeline. `latent_rgb`
+    turns latents into preview pictures (the linear SDXL projection unless given)."""
 
-    def __init__(self, pipe, size: int = 1024):
+    def __init__(self, pipe, size: int = 1024, latent_rgb=None):
         multiple = self._size_multiple(pipe)
         if not _is_int(size) or size < multiple or size % multiple:
             raise ValueError(
@@ -130,6 +136,7 @@ class SketchPainter:
             )
         self.pipe = pipe
         self.size = int(size)
+        self.latent_rgb = latent_rgb or LinearLatentRGB.sdxl()
 
     @staticmethod
     def _size_multiple(pipe) -> int:
@@ -162,9 +169,15 @@ class SketchPainter:
         if not (_is_number(request.conditioning_factor) and 0 <= request.conditioning_factor <= 1):
             raise ValueError(f"conditioning_factor {request.conditioning_factor!r} must be in 0..1")
 
-    def paint(self, request: SketchRequest, on_step: StepCallback | None = None) -> SketchResult:
+    def paint(
+        self,
+        request: SketchRequest,
+        on_step: StepCallback | None = None,
+        preview: PreviewSink | None = None,
+    ) -> SketchResult:
         """Run the job. `on_step(done, total)` follows every denoising step; an exception it
-        raises (a cancel) propagates out at once, stopping the loop within one step."""
+        raises (a cancel) propagates out at once, stopping the loop within one step. Then,
+        when `preview` wants one, the latents so far go to `preview.show` as a picture."""
         import torch
 
         self.check_inputs(request)
@@ -178,6 +191,8 @@ class SketchPainter:
         def step_done(step: int, timestep, latents) -> None:
             if on_step is not None:
                 on_step(step + 1, total)
+            if preview is not None:
+                self._preview(preview, step + 1, total, latents)
 
         try:
             output = self.pipe(
@@ -203,3 +218,14 @@ class SketchPainter:
         pixels = np.asarray(output.images[0], dtype=np.float32)
         image = np.clip(np.round(pixels * 255.0), 0, 255).astype(np.uint8)
         return SketchResult(image=image, seed=seed, prompt=prompt, negative_prompt=negative)
+
+    def _preview(self, sink: PreviewSink, step: int, total: int, latents) -> None:
+        # The last step's picture is the result itself, moments later.
+        if step >= total or not (side := sink.wanted()):
+            return
+        try:
+            picture = fitted(self.latent_rgb(latents), self.size, self.size, side)
+        except Exception:  # noqa: BLE001 - a preview is never worth a job
+            log.warning("preview failed at step %d", step, exc_info=True)
+            return
+        sink.show(step, total, picture)
