@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from saekdam_contracts.events import TaskEvent
+from saekdam_contracts.news import TaskNews
 from saekdam_contracts.redis_keys import (
     CANCEL_CHANNEL_PREFIX,
     DISPATCH_CHANNEL,
@@ -42,7 +43,7 @@ class EventPublisher:
         if event.type == "status" and event.status in NEWSWORTHY:
             await self._redis.xadd(
                 TASK_NEWS_STREAM,
-                {"task_id": event.task_id, "status": str(event.status), "seq": str(event.seq)},
+                TaskNews(task_id=event.task_id, status=event.status, seq=event.seq).to_fields(),
                 maxlen=NEWS_MAXLEN,
                 approximate=True,
             )

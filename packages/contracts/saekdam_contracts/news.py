@@ -13,6 +13,9 @@ class TaskNews(BaseModel):
     status: TaskStatus
     seq: int
 
+    def to_fields(self) -> dict[str, str]:
+        return {"task_id": self.task_id, "status": str(self.status), "seq": str(self.seq)}
+
     @classmethod
     def from_fields(cls, fields: dict[bytes | str, bytes | str]) -> "TaskNews":
         """From a stream entry's fields as redis-py returns them (bytes keys and values)."""

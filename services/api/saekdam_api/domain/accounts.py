@@ -23,9 +23,9 @@ from saekdam_contracts.keys import (
 )
 from saekdam_web.errors import NotFound
 
-from ..board_schemas import ProfileOut
 from ..db.board import Comment, Like, Post
 from ..db.models import Upload
+from ..schemas.board import ProfileOut
 from .comments import adjust_comment_count
 from .likes import adjust_likes
 from .posts import count_visible_posts

@@ -11,8 +11,8 @@ from saekdam_backbone.users import User
 from saekdam_web.errors import Forbidden, NotFound
 from saekdam_web.paging import after_ascending, decode_cursor, encode_cursor
 
-from ..board_schemas import Author, CommentOut, CommentPage
 from ..db.board import Comment, Post
+from ..schemas.board import Author, CommentOut, CommentPage
 from .posts import PostService
 
 

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from saekdam_backbone.users import User
 
-from ..board_schemas import LikeOut
 from ..db.board import Like, Post
+from ..schemas.board import LikeOut
 from .inserts import insert_ignore
 from .posts import PostService
 from .ranking import hot_score

@@ -10,8 +10,8 @@ from saekdam_backbone.db import utcnow
 from saekdam_backbone.users import User
 from saekdam_web.errors import NotFound
 
-from ..board_schemas import ReportOut
 from ..db.board import Comment, Post, Report
+from ..schemas.board import ReportOut
 from .comments import adjust_comment_count
 from .posts import PostService
 

@@ -15,8 +15,8 @@ from saekdam_backbone.users import User
 from saekdam_web.errors import Forbidden, NotFound
 from saekdam_web.paging import after_descending, decode_cursor, encode_cursor
 
-from ..board_schemas import Author, ImageFile, MadeWith, PostImageOut, PostOut, PostPage
 from ..db.board import Like, Post, PostImage, PostView
+from ..schemas.board import Author, ImageFile, MadeWith, PostImageOut, PostOut, PostPage
 from ..settings import ApiSettings
 from . import search
 from .inserts import insert_ignore

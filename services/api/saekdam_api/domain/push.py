@@ -24,7 +24,7 @@ from saekdam_backbone.notifications.url_guard import (
 from saekdam_backbone.users import User
 from saekdam_web.errors import ApiError, Conflict, NotFound, Unprocessable
 
-from ..push_schemas import PushSubscriptionIn
+from ..schemas.push import PushSubscriptionIn
 from ..settings import ApiSettings
 
 P256_POINT_BYTES = 65

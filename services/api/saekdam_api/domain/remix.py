@@ -11,7 +11,7 @@ from saekdam_backbone.tasks.store import TaskStore
 from saekdam_backbone.users import User
 from saekdam_web.errors import Conflict
 
-from ..board_schemas import RemixOut
+from ..schemas.board import RemixOut
 from ..settings import ApiSettings
 from .posts import PostService
 

@@ -15,8 +15,8 @@ from saekdam_backbone.users import User
 from saekdam_web.errors import Conflict, NotFound, Unprocessable
 from saekdam_web.paging import after_descending, decode_cursor, page_of
 
+from ..schemas.webhooks import DeliveryOut, DeliveryPage, WebhookCreated, WebhookOut
 from ..settings import ApiSettings
-from ..webhook_schemas import DeliveryOut, DeliveryPage, WebhookCreated, WebhookOut
 
 SECRET_BYTES = 32
 

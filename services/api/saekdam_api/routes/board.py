@@ -6,18 +6,6 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from saekdam_web.ratelimit import caller_identity, rate_limited
 
-from ..board_schemas import (
-    LikeOut,
-    PostIn,
-    PostOut,
-    PostPage,
-    PostPatch,
-    PostUploadIn,
-    RemixIn,
-    RemixOut,
-    ReportIn,
-    ReportOut,
-)
 from ..deps import (
     CurrentUser,
     LikesDep,
@@ -32,6 +20,18 @@ from ..domain.post_images import ImageRef
 from ..domain.posts import Listing
 from ..domain.search import MAX_QUERY_CHARS
 from ..schemas import UploadOut
+from ..schemas.board import (
+    LikeOut,
+    PostIn,
+    PostOut,
+    PostPage,
+    PostPatch,
+    PostUploadIn,
+    RemixIn,
+    RemixOut,
+    ReportIn,
+    ReportOut,
+)
 
 router = APIRouter(prefix="/v1/posts", tags=["board"])
 NOT_FOUND = {404: {"description": "No such post (or deleted, or hidden)"}}

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query, Response, status
 
 from saekdam_web.ratelimit import rate_limited
 
-from ..board_schemas import CommentIn, CommentOut, CommentPage
 from ..deps import CommentsDep, RegisteredUser
+from ..schemas.board import CommentIn, CommentOut, CommentPage
 
 router = APIRouter(prefix="/v1", tags=["board"])
 limited = [rate_limited("comments")]

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Response, status
 from saekdam_web.ratelimit import rate_limited
 
 from ..deps import CurrentUser, PushDep
-from ..push_schemas import PushKeyOut, PushSubscriptionCreated, PushSubscriptionIn
+from ..schemas.push import PushKeyOut, PushSubscriptionCreated, PushSubscriptionIn
 
 router = APIRouter(prefix="/v1/push", tags=["push"])
 limited = [rate_limited("push")]

@@ -2,9 +2,9 @@ from fastapi import APIRouter, Response, status
 
 from saekdam_web.ratelimit import rate_limited
 
-from ..board_schemas import ProfileOut
 from ..deps import AccountsDep, CurrentUser
 from ..schemas import UserOut
+from ..schemas.board import ProfileOut
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response, status
 from saekdam_web.ratelimit import rate_limited
 
 from ..deps import CurrentUser, WebhooksDep
-from ..webhook_schemas import DeliveryPage, WebhookCreated, WebhookIn, WebhookList
+from ..schemas.webhooks import DeliveryPage, WebhookCreated, WebhookIn, WebhookList
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 limited = [rate_limited("webhooks")]

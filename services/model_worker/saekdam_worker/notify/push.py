@@ -11,18 +11,18 @@ is deleted. Nothing here runs inside a job.
 import asyncio
 import logging
 
-from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from saekdam_backbone.news import NewsEntry, NewsReader
 from saekdam_backbone.notifications.models import PushSubscription
 from saekdam_backbone.notifications.url_guard import UrlNotAllowed, checked_target
 from saekdam_backbone.tasks.models import Task
 from saekdam_contracts.news import TaskNews
 from saekdam_contracts.push import EVENT_FOR_STATUS, PushNotification
-from saekdam_contracts.redis_keys import PUSH_GROUP, PUSH_SENT_PREFIX, TASK_NEWS_STREAM
+from saekdam_contracts.redis_keys import PUSH_GROUP, PUSH_SENT_PREFIX
 from saekdam_contracts.status import TaskStatus
 
 from .push_sender import Destination, PushResult, PushSender, Verdict
@@ -30,7 +30,6 @@ from .push_settings import PushSettings
 
 log = logging.getLogger(__name__)
 
-READ_COUNT = 50
 BLOCK_MS = 5000
 MAX_RECLAIM_CALLS = 20
 MAX_RETRY_AFTER_S = 30.0
@@ -56,10 +55,6 @@ def notification(status: TaskStatus, task: Task) -> PushNotification:
     )
 
 
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class PushNotifier:
     def __init__(
         self,
@@ -74,17 +69,12 @@ class PushNotifier:
         """`group` is replaced only by tests, which read the stream in a group of their own."""
         self._redis, self._sessions, self._sender = redis, sessions, sender
         self._settings = settings
-        self._consumer, self._group = consumer, group
+        # From now on ("$"): tasks that ended before push was set up tell nobody.
+        self._news = NewsReader(redis, group, consumer, start_id="$")
         self._slots = asyncio.Semaphore(settings.concurrency)
-        self._reclaim_cursor = "0-0"
 
     async def ensure_group(self) -> None:
-        # From now on ("$"): tasks that ended before push was set up tell nobody.
-        try:
-            await self._redis.xgroup_create(TASK_NEWS_STREAM, self._group, id="$", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        await self._news.ensure_group()
 
     async def run(self) -> None:
         group_ready = False
@@ -106,14 +96,7 @@ class PushNotifier:
 
     async def poll(self, block_ms: int | None = None) -> int:
         """Read new entries once (waiting up to `block_ms`) and handle them; how many."""
-        response = await self._redis.xreadgroup(
-            self._group,
-            self._consumer,
-            {TASK_NEWS_STREAM: ">"},
-            count=READ_COUNT,
-            block=block_ms,
-        )
-        entries = [e for _stream, messages in response or [] for e in messages]
+        entries = await self._news.read(block_ms)
         await self._handle_all(entries)
         return len(entries)
 
@@ -122,40 +105,29 @@ class PushNotifier:
         idle_s = self._settings.reclaim_idle_s if min_idle_s is None else min_idle_s
         taken = 0
         for _ in range(MAX_RECLAIM_CALLS):
-            cursor, entries, *_deleted = await self._redis.xautoclaim(
-                TASK_NEWS_STREAM,
-                self._group,
-                self._consumer,
-                min_idle_time=int(idle_s * 1000),
-                start_id=self._reclaim_cursor,
-                count=READ_COUNT,
-            )
-            self._reclaim_cursor = _text(cursor)
+            entries = await self._news.reclaim(idle_s)
+            if not entries:
+                break
             await self._handle_all(entries)
             taken += len(entries)
-            if self._reclaim_cursor == "0-0":
-                break
-        await self._forget_departed_consumers()
+        await self._news.forget_departed(FORGET_CONSUMER_AFTER_MS)
         return taken
 
-    async def _handle_all(self, entries: list) -> None:
-        # (Redis 6.2 lists an entry deleted from the stream meanwhile as nil.)
-        await asyncio.gather(
-            *(self._handle(entry_id, fields) for entry_id, fields in entries if entry_id)
-        )
+    async def _handle_all(self, entries: list[NewsEntry]) -> None:
+        await asyncio.gather(*(self._handle(entry) for entry in entries))
 
-    async def _handle(self, entry_id, fields) -> None:
-        try:
-            news = TaskNews.from_fields(fields) if fields else None
-        except ValidationError:
-            log.error("malformed task news entry dropped", extra={"outcome": str(fields)[:200]})
-            news = None
+    async def _handle(self, entry: NewsEntry) -> None:
+        news = entry.news
+        if news is None:
+            log.error("malformed task news entry dropped", extra={"outcome": entry.entry_id})
         try:
             if news is not None and news.status in EVENT_FOR_STATUS:
                 await self._notify_owner(news)
-            await self._redis.xack(TASK_NEWS_STREAM, self._group, entry_id)
+            await self._news.ack(entry.entry_id)
         except Exception:  # noqa: BLE001 - left pending: a reclaim takes it up again
-            log.warning("task news entry left pending", extra={"outcome": entry_id}, exc_info=True)
+            log.warning(
+                "task news entry left pending", extra={"outcome": entry.entry_id}, exc_info=True
+            )
 
     async def _notify_owner(self, news: TaskNews) -> None:
         async with self._sessions() as session:
@@ -214,13 +186,6 @@ class PushNotifier:
             await session.execute(
                 delete(PushSubscription).where(PushSubscription.id == subscription.id)
             )
-
-    async def _forget_departed_consumers(self) -> None:
-        for consumer in await self._redis.xinfo_consumers(TASK_NEWS_STREAM, self._group):
-            name = _text(consumer["name"])
-            departed = consumer["pending"] == 0 and consumer["idle"] > FORGET_CONSUMER_AFTER_MS
-            if departed and name != self._consumer:
-                await self._redis.xgroup_delconsumer(TASK_NEWS_STREAM, self._group, name)
 
 
 async def start_push(

@@ -10,12 +10,12 @@ import logging
 from collections.abc import Callable
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
 
+from saekdam_backbone.news import NewsReader
 from saekdam_backbone.storage.base import ObjectStorage
 from saekdam_backbone.tasks.view import task_view
-from saekdam_contracts.redis_keys import TASK_NEWS_STREAM, WEBHOOK_GROUP
-from saekdam_contracts.status import TaskStatus
+from saekdam_contracts.news import TaskNews
+from saekdam_contracts.redis_keys import WEBHOOK_GROUP
 from saekdam_contracts.webhooks import EVENT_FOR_STATUS
 
 from .webhook_payloads import delivery_id, webhook_payload
@@ -24,12 +24,7 @@ from .webhook_store import NewDelivery, WebhookStore
 
 log = logging.getLogger(__name__)
 
-READ_COUNT = 50
 BLOCK_MS = 1000
-
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class WebhookNews:
@@ -43,11 +38,10 @@ class WebhookNews:
         consumer: str,
         on_queued: Callable[[], None] = lambda: None,
     ):
-        self._redis, self._store, self._storage = redis, store, storage
+        self._store, self._storage = store, storage
         self._settings = settings
-        self._consumer = consumer
+        self._news = NewsReader(redis, WEBHOOK_GROUP, consumer)
         self._on_queued = on_queued
-        self._reclaim_cursor = "0-0"
 
     async def run(self) -> None:
         await self.ensure_group()
@@ -59,56 +53,26 @@ class WebhookNews:
                 await asyncio.sleep(1.0)
 
     async def ensure_group(self) -> None:
-        try:
-            await self._redis.xgroup_create(TASK_NEWS_STREAM, WEBHOOK_GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        await self._news.ensure_group()
 
     async def handle_once(self, block_ms: int = BLOCK_MS) -> int:
         """Read (or take over) some entries, queue their deliveries, acknowledge them."""
-        entries = await self._reclaim()
+        entries = await self._news.reclaim(self._settings.news_reclaim_idle_s, max_calls=1)
         if not entries:
-            response = await self._redis.xreadgroup(
-                WEBHOOK_GROUP,
-                self._consumer,
-                {TASK_NEWS_STREAM: ">"},
-                count=READ_COUNT,
-                block=block_ms,
-            )
-            entries = [e for _stream, messages in response or [] for e in messages]
+            entries = await self._news.read(block_ms)
         queued = 0
-        for entry_id, fields in entries:
-            if fields:
-                queued += await self._queue_for({_text(k): _text(v) for k, v in fields.items()})
-            await self._redis.xack(TASK_NEWS_STREAM, WEBHOOK_GROUP, entry_id)
+        for entry in entries:
+            if entry.news is None:
+                log.error("malformed task news entry dropped", extra={"outcome": entry.entry_id})
+            else:
+                queued += await self._queue_for(entry.news)
+            await self._news.ack(entry.entry_id)
         if queued:
             self._on_queued()
         return queued
 
-    async def _reclaim(self) -> list:
-        idle_ms = int(self._settings.news_reclaim_idle_s * 1000)
-        cursor, entries, *_deleted = await self._redis.xautoclaim(
-            TASK_NEWS_STREAM,
-            WEBHOOK_GROUP,
-            self._consumer,
-            min_idle_time=idle_ms,
-            start_id=self._reclaim_cursor,
-            count=READ_COUNT,
-        )
-        self._reclaim_cursor = _text(cursor)
-        return list(entries)
-
-    async def _queue_for(self, fields: dict[str, str]) -> int:
-        try:
-            task_id, status, seq = (
-                fields["task_id"],
-                TaskStatus(fields["status"]),
-                int(fields["seq"]),
-            )
-        except (KeyError, ValueError):
-            log.error("malformed task news entry dropped", extra={"outcome": str(fields)[:200]})
-            return 0
+    async def _queue_for(self, news: TaskNews) -> int:
+        task_id, status, seq = news.task_id, news.status, news.seq
         event_type = EVENT_FOR_STATUS.get(status)
         task = await self._store.task(task_id)
         if event_type is None or task is None:  # not news, or the account was deleted

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .schemas import Body
+from . import Body
 
 
 def _title(**default):

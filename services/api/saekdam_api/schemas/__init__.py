@@ -1,4 +1,5 @@
-"""Request and response bodies of the v1 client contract (see shared/brief/protocol.md)."""
+"""Request and response bodies of the v1 client contract (see shared/brief/protocol.md):
+auth, users, tasks and uploads here; the board, webhooks and push in their own modules."""
 
 from datetime import datetime
 from typing import Any

@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .schemas import Body
+from . import Body
 
 
 class PushKeyOut(BaseModel):

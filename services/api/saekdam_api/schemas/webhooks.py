@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from saekdam_contracts.webhooks import WebhookEventType
 
-from .schemas import Body
+from . import Body
 
 
 class WebhookIn(Body):
