@@ -157,14 +157,17 @@ async def test_previews_come_no_faster_than_asked_and_the_newest_wins(server, ta
                 arrivals.append((time.monotonic(), frame["step"]))
 
         collector = asyncio.create_task(collect())
+        began = time.monotonic()
         for step in range(1, 21):  # 20 previews in about a second
             await bus.publish(preview(task_id, step))
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.7)
         collector.cancel()
+        # At most one per 0.5 s of however long publishing took on this (loaded) machine.
+        most = int((time.monotonic() - began) / 0.5) + 1
         steps = [step for _, step in arrivals]
         gaps = [b[0] - a[0] for a, b in zip(arrivals, arrivals[1:], strict=False)]
-        assert 2 <= len(arrivals) <= 4, arrivals
+        assert 2 <= len(arrivals) <= most, (arrivals, most)
         assert all(gap >= 0.45 for gap in gaps), gaps
         assert steps == sorted(steps) and steps[-1] == 20
 

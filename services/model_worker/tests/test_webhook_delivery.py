@@ -250,11 +250,12 @@ async def test_a_slow_receiver_delays_neither_the_job_nor_another_users_delivery
         began = time.monotonic()
         # The job finishes while its owner's receiver hangs: publishing never waits on it.
         await env.complete(slow_task, slow_attempt)
-        assert time.monotonic() - began < 0.5
+        # Well under the receiver's 5 s, with room for a loaded 2-core machine.
+        assert time.monotonic() - began < 2.5
         fast_task, fast_attempt = await env.started_task(fast_owner)
         await env.complete(fast_task, fast_attempt)
-        (call,) = await until(lambda: env.receiver.calls_to("/fast"), timeout_s=3)
-        assert call.at - began < 2.0
+        (call,) = await until(lambda: env.receiver.calls_to("/fast"), timeout_s=4)
+        assert call.at - began < 4.0
         assert verified(fast, call)["data"]["task_id"] == fast_task
         slow_calls = await until(
             lambda: len(env.receiver.calls_to("/slow")) == 2 and env.receiver.calls_to("/slow"),
