@@ -14,6 +14,7 @@ anyway every `interval_s`.
 import asyncio
 import contextlib
 import logging
+import time
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -28,6 +29,8 @@ from saekdam_contracts.redis_keys import DISPATCH_CHANNEL, DISPATCH_LOCK, WORKER
 
 log = logging.getLogger(__name__)
 
+# Advertisements change every few seconds; reading them at every wake-up costs a SCAN.
+WORKERS_FRESH_S = 5.0
 # Compare-and-delete: release the lock only if it is still ours.
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 
@@ -50,6 +53,8 @@ class Dispatcher:
         self._owner, self._kinds = owner, kinds
         self._depth, self._interval_s, self._lock_ms = depth, interval_s, int(lock_s * 1000)
         self._wake = asyncio.Event()
+        self._workers_by_kind: dict[str, int] = {}
+        self._workers_read_at = -float("inf")
 
     def wake(self) -> None:
         self._wake.set()
@@ -76,10 +81,18 @@ class Dispatcher:
         if not await self._redis.set(DISPATCH_LOCK, self._owner, nx=True, px=self._lock_ms):
             return 0  # another dispatcher is at it right now
         try:
-            workers = await self._workers_per_kind()
+            # One grouped query finds the kinds with room on the stream and tasks to fill
+            # it; only those are looked at task by task.
+            counts = await self._store.queue_counts()
+            due = [
+                kind
+                for kind in self._kinds
+                if counts.get(kind, (0, 0))[1] > 0
+                and counts[kind][0] < self._depth * max(await self._workers(kind), 1)
+            ]
             put = 0
-            for kind in self._kinds:
-                put += await self._top_up(kind, max(workers.get(kind, 0), 1) * self._depth)
+            for kind in due:
+                put += await self._top_up(kind, max(await self._workers(kind), 1) * self._depth)
             return put
         finally:
             await self._redis.eval(_RELEASE, 1, DISPATCH_LOCK, self._owner)
@@ -96,6 +109,13 @@ class Dispatcher:
             await self._store.mark_enqueued(task.task_id, message_id)
             await self._turns.take(kind, task.owner_id)
         return len(chosen)
+
+    async def _workers(self, kind: str) -> int:
+        """Workers online for the kind, from their advertisements (re-read every few s)."""
+        if time.monotonic() - self._workers_read_at > WORKERS_FRESH_S:
+            self._workers_by_kind = await self._workers_per_kind()
+            self._workers_read_at = time.monotonic()
+        return self._workers_by_kind.get(kind, 0)
 
     async def _workers_per_kind(self) -> dict[str, int]:
         keys = [key async for key in self._redis.scan_iter(match=WORKER_PREFIX + "*", count=100)]

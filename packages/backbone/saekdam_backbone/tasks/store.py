@@ -107,6 +107,22 @@ class TaskStore:
             rows = (await session.execute(query)).all()
         return [Waiting(r.id, r.owner_id, r.available_at or 0.0, r.enqueued_at) for r in rows]
 
+    async def queue_counts(self) -> dict[str, tuple[int, int]]:
+        """Per kind, of the QUEUED tasks ready to run: (on the stream, not yet on it)."""
+        dispatched = and_(Task.enqueued_at.is_not(None), Task.enqueued_at >= Task.available_at)
+        query = (
+            select(
+                Task.kind,
+                func.sum(case((dispatched, 1), else_=0)),
+                func.sum(case((dispatched, 0), else_=1)),
+            )
+            .where(Task.status == TaskStatus.QUEUED, Task.available_at <= self._now())
+            .group_by(Task.kind)
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return {kind: (int(on or 0), int(off or 0)) for kind, on, off in rows}
+
     async def due_for_enqueue(
         self,
         *,
