@@ -52,6 +52,10 @@ class JobQueue:
         )
         return _text(message_id)
 
+    async def length(self, kind: str) -> int:
+        """Messages on the kind's stream, delivered or not (acknowledged ones are deleted)."""
+        return int(await self._redis.xlen(stream_for(kind)))
+
     async def contains(self, kind: str, message_id: str) -> bool:
         """Whether the message is still on the stream (not yet acknowledged and deleted)."""
         return bool(await self._redis.xrange(stream_for(kind), message_id, message_id))

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import replace
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -81,24 +82,26 @@ class Dispatcher:
         if not await self._redis.set(DISPATCH_LOCK, self._owner, nx=True, px=self._lock_ms):
             return 0  # another dispatcher is at it right now
         try:
-            # One grouped query finds the kinds with room on the stream and tasks to fill
-            # it; only those are looked at task by task.
+            # One grouped query finds the kinds with room and tasks to fill it; only those
+            # are looked at task by task.
             counts = await self._store.queue_counts()
-            due = [
-                kind
-                for kind in self._kinds
-                if counts.get(kind, (0, 0))[1] > 0
-                and counts[kind][0] < self._depth * max(await self._workers(kind), 1)
-            ]
             put = 0
-            for kind in due:
-                put += await self._top_up(kind, max(await self._workers(kind), 1) * self._depth)
+            for kind in self._kinds:
+                on_stream, waiting = counts.get(kind, (0, 0))
+                depth = self._depth * max(await self._workers(kind), 1)
+                # Marked as on the stream, but the stream is empty: Redis lost it (a restart
+                # without persistence). Put them on again now, not after REQUEUE_AFTER_S.
+                lost = on_stream > 0 and await self._queue.length(kind) == 0
+                if lost or (waiting > 0 and on_stream < depth):
+                    put += await self._top_up(kind, depth, lost)
             return put
         finally:
             await self._redis.eval(_RELEASE, 1, DISPATCH_LOCK, self._owner)
 
-    async def _top_up(self, kind: str, depth: int) -> int:
+    async def _top_up(self, kind: str, depth: int, lost: bool = False) -> int:
         waiting = await self._store.waiting(kind, ready_only=True)
+        if lost:
+            waiting = [replace(w, enqueued_at=None) for w in waiting]
         free = depth - sum(w.dispatched for w in waiting)
         if free <= 0 or len(waiting) == 0:
             return 0

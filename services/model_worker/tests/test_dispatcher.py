@@ -40,15 +40,15 @@ async def parts(private_database_url, redis_url):
     await engine.dispose()
 
 
-async def _queued(store: TaskStore, owner: str) -> str:
+async def _queued(store: TaskStore, owner: str, kind: str = KIND) -> str:
     task = await store.create(owner, max_attempts=3)
-    assert await store.submit(task.id, owner, KIND, {"steps": 1}, [])
+    assert await store.submit(task.id, owner, kind, {"steps": 1}, [])
     return task.id
 
 
-def _dispatcher(store, queue, redis, depth=1) -> Dispatcher:
+def _dispatcher(store, queue, redis, depth=1, kind: str = KIND) -> Dispatcher:
     return Dispatcher(
-        store, queue, redis, owner=f"test-{secrets.token_hex(3)}", kinds=[KIND], depth=depth
+        store, queue, redis, owner=f"test-{secrets.token_hex(3)}", kinds=[kind], depth=depth
     )
 
 
@@ -98,3 +98,21 @@ async def test_a_held_lock_means_another_dispatcher_is_at_it(parts):
     finally:
         await redis.delete("saekdam:dispatch:lock")
     assert await first.dispatch_once() >= 1
+
+
+async def test_tasks_whose_messages_redis_lost_are_put_on_again(parts):
+    store, queue, redis = parts
+    kind = f"lost-{secrets.token_hex(3)}"  # a stream of its own, deleted below
+    task_id = await _queued(store, f"e-{secrets.token_hex(4)}", kind)
+    dispatcher = _dispatcher(store, queue, redis, kind=kind)
+    try:
+        await dispatcher.dispatch_once()
+        (before,) = [w for w in await store.waiting(kind) if w.dispatched]
+        # A Redis restart without persistence: the stream and its messages are gone.
+        await redis.delete(stream_for(kind))
+        assert await dispatcher.dispatch_once() == 1
+        (after,) = [w for w in await store.waiting(kind) if w.dispatched]
+        assert after.task_id == before.task_id == task_id
+        assert after.enqueued_at >= before.enqueued_at and await queue.length(kind) == 1
+    finally:
+        await redis.delete(stream_for(kind))
