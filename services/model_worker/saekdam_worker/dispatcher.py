@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from dataclasses import replace
 
 from redis.asyncio import Redis
@@ -24,9 +25,9 @@ from saekdam_backbone.fairness import start_order
 from saekdam_backbone.queue import JobQueue
 from saekdam_backbone.tasks.store import TaskStore
 from saekdam_backbone.turns import Turns
-from saekdam_contracts.capabilities import WorkerCapabilities
+from saekdam_backbone.workers import live_workers
 from saekdam_contracts.queue import JobMessage
-from saekdam_contracts.redis_keys import DISPATCH_CHANNEL, DISPATCH_LOCK, WORKER_PREFIX
+from saekdam_contracts.redis_keys import DISPATCH_CHANNEL, DISPATCH_LOCK
 
 log = logging.getLogger(__name__)
 
@@ -116,23 +117,11 @@ class Dispatcher:
     async def _workers(self, kind: str) -> int:
         """Workers online for the kind, from their advertisements (re-read every few s)."""
         if time.monotonic() - self._workers_read_at > WORKERS_FRESH_S:
-            self._workers_by_kind = await self._workers_per_kind()
+            self._workers_by_kind = Counter(
+                kind for worker in await live_workers(self._redis) for kind in worker.kinds
+            )
             self._workers_read_at = time.monotonic()
         return self._workers_by_kind.get(kind, 0)
-
-    async def _workers_per_kind(self) -> dict[str, int]:
-        keys = [key async for key in self._redis.scan_iter(match=WORKER_PREFIX + "*", count=100)]
-        counts: dict[str, int] = {}
-        for value in await self._redis.mget(keys) if keys else []:
-            if value is None:
-                continue
-            try:
-                kinds = WorkerCapabilities.model_validate_json(value).kinds
-            except ValueError:
-                continue
-            for kind in kinds:
-                counts[kind] = counts.get(kind, 0) + 1
-        return counts
 
     async def _hear_wakeups(self) -> None:
         while True:

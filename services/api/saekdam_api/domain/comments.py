@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from saekdam_backbone.db import utcnow
 from saekdam_backbone.users import User
 from saekdam_web.errors import Forbidden, NotFound
-from saekdam_web.paging import after_ascending, decode_cursor, encode_cursor
+from saekdam_web.paging import after_ascending, decode_cursor, page_of
 
 from ..db.board import Comment, Post
 from ..schemas.board import Author, CommentOut, CommentPage
@@ -50,13 +50,8 @@ class CommentService:
         async with self._sessions() as session:
             await self._posts.visible_post(session, post_id)
             rows = (await session.execute(query)).all()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        last = rows[-1][0] if rows else None
-        return CommentPage(
-            items=[_out(c, name) for c, name in rows],
-            next_cursor=encode_cursor(last.created_at, last.id) if more and last else None,
-        )
+        page = page_of(rows, limit, lambda r: (r[0].created_at, r[0].id), lambda r: _out(*r))
+        return CommentPage(items=page.items, next_cursor=page.next_cursor)
 
     async def create(self, post_id: str, author: User, body: str) -> CommentOut:
         now = utcnow()

@@ -13,7 +13,7 @@ from saekdam_backbone.db import utcnow
 from saekdam_backbone.storage.base import ObjectStorage
 from saekdam_backbone.users import User
 from saekdam_web.errors import Forbidden, NotFound
-from saekdam_web.paging import after_descending, decode_cursor, encode_cursor
+from saekdam_web.paging import after_descending, decode_cursor, page_of
 
 from ..db.board import Like, Post, PostImage, PostView
 from ..schemas.board import Author, ImageFile, MadeWith, PostImageOut, PostOut, PostPage
@@ -114,15 +114,14 @@ class PostService:
         query = query.order_by(*(c.desc() for c in order)).limit(limit + 1)
         async with self._sessions() as session:
             rows = (await session.execute(query)).all()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        items = await self._present_many([row[0] for row in rows], viewer)
-        next_cursor = None
-        if more and rows:
-            last = rows[-1]
-            key = last[0].hot if listing.sort == "popular" else last[0].created_at
-            next_cursor = encode_cursor(*last[1:], key, last[0].id)
-        return PostPage(items=items, next_cursor=next_cursor)
+
+        def cursor_of(row) -> tuple:
+            key = row[0].hot if listing.sort == "popular" else row[0].created_at
+            return (*row[1:], key, row[0].id)
+
+        page = page_of(rows, limit, cursor_of, lambda row: row[0])
+        items = await self._present_many(page.items, viewer)
+        return PostPage(items=items, next_cursor=page.next_cursor)
 
     async def update(
         self, post_id: str, editor: User, title: str | None, body: str | None

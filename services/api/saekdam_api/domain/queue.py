@@ -30,11 +30,11 @@ from saekdam_backbone.queue_stats import KindTimes, QueueStats
 from saekdam_backbone.tasks.models import Task
 from saekdam_backbone.tasks.store import TaskStore
 from saekdam_backbone.turns import Turns
+from saekdam_backbone.workers import live_workers
 from saekdam_contracts.jobs import JOB_SPECS
 from saekdam_contracts.status import TaskStatus
 
 from ..settings import ApiSettings
-from .catalog import live_workers
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,11 @@
 
 from fastapi import APIRouter, Request
 
+from saekdam_backbone.workers import live_workers
 from saekdam_contracts.capabilities import MURAL_REGIONS
 from saekdam_contracts.jobs import FILTER_NAMES, JOB_SPECS, STYLES, THEMES
 
 from ..deps import SettingsDep
-from ..domain.catalog import live_workers
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 

@@ -1,4 +1,5 @@
-"""What the running workers can do right now, from their advertisements in Redis."""
+"""What the running workers can do right now, from their advertisements in Redis (each
+worker writes its own; the API's catalogue and queue and the fair dispatcher read them)."""
 
 import logging
 
