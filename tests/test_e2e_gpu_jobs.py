@@ -61,6 +61,13 @@ async def test_a_mural_job_completes_with_growing_progress(system_factory, tiny_
     outside[50:220, 72:298] = False
     assert np.array_equal(pixels[outside], photo[outside])
     assert not np.array_equal(pixels[90:180, 110:260], photo[90:180, 110:260])
+    # The copies for screens: WebPs of the mural's size (it is small), close to it.
+    for label in ("display", "thumbnail"):
+        copy = decode((await client.download(result[label]["url"])).content)
+        assert copy.format == "WEBP" and copy.size == (412, 300)
+        assert (result[label]["width"], result[label]["height"]) == (412, 300)
+        difference = np.abs(np.asarray(copy.convert("RGB"), int) - pixels.astype(int))
+        assert difference.mean() < 8
 
 
 async def test_a_mural_with_an_uploaded_mask(system_factory, tiny_models_env):

@@ -45,6 +45,21 @@ async def test_filter_job_runs_the_twelve_steps(system_factory, storage, databas
     assert image.size == (photo.shape[1], photo.shape[0]) == (result["width"], result["height"])
     assert downloaded.headers["content-type"] == result["content_type"] == "image/jpeg"
     assert not np.array_equal(np.asarray(image.convert("RGB")), photo)
+    await assert_renditions_download(client, result)
+
+
+async def assert_renditions_download(client: Client, result: dict) -> None:
+    """The display and thumbnail copies download as WebPs of the sizes they claim."""
+    for label, max_side in (("display", 2048), ("thumbnail", 512)):
+        copy = result[label]
+        response = await client.download(copy["url"])
+        assert response.status_code == 200
+        assert response.headers["content-type"] == copy["content_type"] == "image/webp"
+        image = decode(response.content)
+        assert image.format == "WEBP" and image.size == (copy["width"], copy["height"])
+        # Never enlarged, aspect ratio kept (to the pixel).
+        assert max(image.size) == min(max_side, max(result["width"], result["height"]))
+        assert abs(image.width * result["height"] / result["width"] - image.height) <= 1
 
 
 @pytest.mark.parametrize(("storage", "database"), MODES)

@@ -46,6 +46,28 @@ async def test_a_killed_worker_job_completes_once_on_another_attempt(
     assert [f["status"] for f in frames] == ["COMPLETED"]
 
 
+async def test_a_killed_worker_loses_neither_its_running_nor_its_prefetched_job(system_factory):
+    system = system_factory()
+    client = await Client(system.base_url).as_guest()
+    running = await start_slow_job(client)
+    prefetched = await client.create_task()
+    assert (await client.submit(prefetched, "noop", {"steps": 2})).status_code == 202
+    # Claimed ahead while the first one runs (its lease held), not started yet.
+    claimed = await client.wait_until(prefetched, lambda t: t["status"] == "INPROGRESS")
+    assert claimed["stage"] == "starting"
+
+    system.workers[0].send_signal(signal.SIGKILL)
+    system.workers[0].wait()
+    system.start_worker()
+    for task_id in (running, prefetched):
+        task = await client.wait_until(task_id, lambda t: t["status"] == "COMPLETED", timeout_s=90)
+        # Taken over after the dead worker's lease lapsed, and run once: only the second
+        # attempt stored anything.
+        assert task["attempt"] == 2
+        assert system.result_keys(task_id) == [f"results/{task_id}/2/noop.png"]
+        assert [f["status"] for f in await client.events(task_id)] == ["COMPLETED"]
+
+
 async def test_a_paused_worker_cannot_write_after_its_lease_was_taken_over(system_factory):
     system = system_factory()
     client = await Client(system.base_url).as_guest()

@@ -3,6 +3,8 @@ import io
 
 from PIL import Image
 
+from saekdam_backbone import imaging
+
 from .board_helpers import completed_task, guest, png, post, registered
 
 
@@ -195,3 +197,16 @@ async def test_a_public_profile_shows_no_email(api):
     assert profile.json()["username"] == me["username"] and profile.json()["post_count"] == 1
     assert me["email"] not in profile.text and "email" not in profile.json()
     assert (await api.get("/v1/users/nobody-here")).status_code == 404
+
+
+async def test_a_post_thumbnail_is_made_by_the_shared_imaging_code(api):
+    author = await registered(api)
+    original = png(1000, 1500, seed=4)
+    created = await post(api, author, task_id=await completed_task(api, author, image=original))
+    thumbnail = created["images"][0]["thumbnail"]
+
+    stored = await api.get(thumbnail["url"].removeprefix("http://testserver"))
+
+    # Byte for byte what results' thumbnails come from (saekdam_backbone.imaging).
+    assert stored.content == imaging.thumbnail(original, 512).data
+    assert (thumbnail["width"], thumbnail["height"]) == (341, 512)

@@ -1,6 +1,13 @@
 """The worker loop: take a message, claim its task, run the handler, write the outcome.
 
-One job at a time per process (one pipeline per process, never shared across threads).
+One job at a time on the pipeline (one pipeline per process, one thread for it), but the
+jobs on either side overlap it so the GPU never waits on the CPU: while job N runs, job
+N+1 is claimed (its lease held and renewed like a running job's) and its inputs prepared on
+another thread, and job N-1's results are encoded, stored and written. At most
+`prefetch_jobs` jobs wait claimed for the pipeline, so a claim never sits long enough to
+matter to other workers, and a worker killed mid-prefetch loses nothing: its leases lapse
+and the jobs are reclaimed like any dead worker's.
+
 Every write is fenced by the attempt number in the task store, so a worker that was
 paused or cut off can never overwrite what the attempt after it did.
 """
@@ -30,12 +37,12 @@ from saekdam_contracts.status import TERMINAL_STATUSES, TaskStatus
 from .context import InputRef, JobContext, ProgressUpdate
 from .dispatcher import Dispatcher
 from .errors import JobAbandoned, JobError, TransientJobError
-from .metrics import FENCED_WRITES, JOB_DURATION, RECLAIMED
+from .metrics import FENCED_WRITES, JOB_DURATION, JOB_STAGE_SECONDS, PIPELINE_BUSY, RECLAIMED
 from .models.manager import ModelManager
 from .previews import PreviewTap
 from .progress import ProgressRelay
 from .reconciler import Reconciler
-from .registry import handler_for, registered_kinds
+from .registry import Handler, handler_for, registered_kinds
 from .settings import WorkerSettings
 
 log = logging.getLogger(__name__)
@@ -48,8 +55,18 @@ class RunningJob:
         self.attempt = claim.task.attempt
         # Set when the job must stop: cancelled, lease lost, or shutting down.
         self.stop = threading.Event()
+        self.halted = asyncio.Event()  # the same, for the event loop to wait on
         self.released_for_shutdown = False
         self.ctx: JobContext | None = None
+        # "waiting" (claimed, being prepared or waiting for the pipeline), "running" (on
+        # the pipeline) or "finishing" (results being stored and written).
+        self.phase = "waiting"
+        self.turn_began: float | None = None
+
+    def halt(self) -> None:
+        """Stop the job (from the event loop): its thread sees `stop`, the loop `halted`."""
+        self.stop.set()
+        self.halted.set()
 
     @property
     def where(self) -> str:
@@ -85,12 +102,23 @@ class Worker:
         self._cancels = cancels
         self._models = models
         self._kinds = settings.worker_kinds or registered_kinds()
+        # The pipeline's thread (a GPU pipeline is never shared across threads), and one
+        # each for preparing the next job and finishing the last one.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="job")
+        self._preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
+        self._finisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finish")
+        self._pipeline = asyncio.Lock()
+        # Claimed jobs not yet on the pipeline; and every job in flight (waiting, running,
+        # finishing), so a slow finish holds back claims instead of piling up results.
+        self._waiting_room = asyncio.Semaphore(max(settings.prefetch_jobs, 1))
+        self._in_flight_room = asyncio.Semaphore(max(settings.prefetch_jobs, 1) + 2)
         self._stats = stats
         self._dispatcher = dispatcher
         self._previews = previews
         self._stopping = asyncio.Event()
-        self._running: RunningJob | None = None
+        self._jobs: dict[str, RunningJob] = {}
+        self._handling: set[asyncio.Task] = set()
+        self._background: set[asyncio.Task] = set()
         self._last_reclaim = 0.0
 
     @property
@@ -114,39 +142,63 @@ class Worker:
         try:
             while not self._stopping.is_set():
                 try:
-                    for delivery in await self._next_deliveries():
-                        if self._stopping.is_set():
-                            await self._hand_back(delivery)
-                        else:
-                            await self._handle(delivery)
+                    await self._take_next()
                 except Exception:  # noqa: BLE001 - Redis or database blip: back off, go on
                     log.exception(
                         "worker loop error; retrying", extra={"worker_id": self.worker_id}
                     )
                     await asyncio.sleep(1.0)
+            # Let every job in flight end (the running one within the shutdown grace).
+            await asyncio.gather(*self._handling, return_exceptions=True)
         finally:
             for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            for executor in (self._executor, self._preparer, self._finisher):
+                executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _take_next(self) -> None:
+        """Wait for room, read one message and start handling it beside the jobs in flight."""
+        await self._in_flight_room.acquire()
+        await self._waiting_room.acquire()
+        handed_over = False
+        try:
+            if self._stopping.is_set():
+                return
+            for delivery in await self._next_deliveries():
+                if handed_over or self._stopping.is_set():
+                    await self._hand_back(delivery)
+                    continue
+                # The handling task owns both places from here and gives them back itself.
+                handling = asyncio.create_task(self._handle(delivery), name="job")
+                self._handling.add(handling)
+                handling.add_done_callback(self._handling.discard)
+                handed_over = True
+        finally:
+            if not handed_over:
+                self._waiting_room.release()
+                self._in_flight_room.release()
 
     def request_stop(self) -> None:
-        """SIGTERM: take no new job; give the running one a grace period, then release it."""
+        """SIGTERM: take no new job; give a job waiting for the pipeline back at once, the
+        running one a grace period (then it is given back too); let finishing ones end."""
         if self._stopping.is_set():
             return
         self._stopping.set()
-        running = self._running
-        if running is not None:
-            log.info("stopping: waiting for the running job", extra=running.log_extra)
-            asyncio.get_running_loop().call_later(
-                self._settings.shutdown_grace_s, self._release_for_shutdown, running
-            )
+        for job in list(self._jobs.values()):
+            if job.phase == "waiting":
+                self._release_for_shutdown(job)
+            elif job.phase == "running":
+                log.info("stopping: waiting for the running job", extra=job.log_extra)
+                asyncio.get_running_loop().call_later(
+                    self._settings.shutdown_grace_s, self._release_for_shutdown, job
+                )
 
-    def _release_for_shutdown(self, running: RunningJob) -> None:
-        if self._running is running:
-            running.released_for_shutdown = True
-            running.stop.set()
+    def _release_for_shutdown(self, job: RunningJob) -> None:
+        if self._jobs.get(job.task.id) is job and job.phase != "finishing":
+            job.released_for_shutdown = True
+            job.halt()
 
     async def _hand_back(self, delivery: Delivery) -> None:
         """Read just as we were told to stop: put it back for another worker, at once."""
@@ -168,10 +220,10 @@ class Worker:
 
     async def _hear_cancels(self) -> None:
         async for task_id in self._cancels:
-            running = self._running
-            if running is not None and running.task.id == task_id:
-                log.info("cancel requested", extra=running.log_extra)
-                running.stop.set()
+            job = self._jobs.get(task_id)
+            if job is not None:
+                log.info("cancel requested", extra=job.log_extra)
+                job.halt()
 
     async def _reconcile_forever(self) -> None:
         while True:
@@ -184,6 +236,18 @@ class Worker:
     # -- one message ---------------------------------------------------------------------
 
     async def _handle(self, delivery: Delivery) -> None:
+        """Holds a place in both rooms from the loop; gives the waiting one back when the
+        job reaches the pipeline (or ends before it), the other when it is settled."""
+        waiting_place = _Place(self._waiting_room)
+        try:
+            await self._claim_and_run(delivery, waiting_place)
+        except Exception:  # noqa: BLE001 - a blip between writes: the lease lapses, reclaim
+            log.exception("job handling failed", extra={"worker_id": self.worker_id})
+        finally:
+            waiting_place.give_back()
+            self._in_flight_room.release()
+
+    async def _claim_and_run(self, delivery: Delivery, waiting_place: "_Place") -> None:
         message = delivery.message
         if message is None:
             log.error("malformed job message dead-lettered", extra={"worker_id": self.worker_id})
@@ -203,19 +267,27 @@ class Worker:
         await self._publisher.publish(outcome.event)
         if self._dispatcher is not None:
             self._dispatcher.wake()  # a place on the stream just freed up
-        await self._record_wait(outcome.task)
-        running = RunningJob(delivery, outcome)
-        self._running = running
+        job = RunningJob(delivery, outcome)
+        self._jobs[job.task.id] = job
+        if self._stopping.is_set():  # claimed just as we were told to stop
+            self._release_for_shutdown(job)
         try:
-            await self._run(running)
+            await self._run(job, waiting_place)
         finally:
-            self._running = None
+            del self._jobs[job.task.id]
 
     async def _record_wait(self, task) -> None:
-        """A first attempt's wait, submit to start (a retry's would count its backoff)."""
+        """A first attempt's wait, submit to its turn on the pipeline (a retry's would count
+        its backoff)."""
         if task.attempt == 1 and task.submitted_at is not None:
             waited = (datetime.now(UTC) - task.submitted_at).total_seconds()
             await self._record(task.kind, "wait", waited)
+
+    def _in_background(self, coro) -> None:
+        """Fire and forget, but kept referenced until done (the loop holds tasks weakly)."""
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _record(self, kind: str, metric: str, seconds: float) -> None:
         # Queue ETAs are an estimate: a lost sample must never cost a job.
@@ -226,13 +298,17 @@ class Worker:
         except Exception:  # noqa: BLE001
             log.warning("could not record queue timing", exc_info=True)
 
-    async def _run(self, job: RunningJob) -> None:
+    async def _run(self, job: RunningJob, waiting_place: "_Place") -> None:
         started = time.monotonic()
         log.info("job started", extra=job.log_extra)
+        # From the claim on, a prefetched job's lease is kept like a running one's.
         keeper = asyncio.create_task(self._keep_lease(job), name="lease-keeper")
-        relay = ProgressRelay(lambda update: self._write_progress(job, update))
+        relay = ProgressRelay(
+            lambda update: self._write_progress(job, update),
+            min_interval_s=self._settings.progress_interval_s,
+        )
         try:
-            outcome, event = await self._execute(job, relay)
+            outcome, event = await self._execute(job, relay, waiting_place)
         finally:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -241,21 +317,22 @@ class Worker:
             outcome, event = "released", await self._store.release(job.task.id, job.attempt)
         JOB_DURATION.labels(job.task.kind, outcome).observe(time.monotonic() - started)
         duration = round(time.monotonic() - started, 3)
-        if outcome == "completed":
-            await self._record(job.task.kind, "run", duration)
+        if outcome == "completed" and job.turn_began is not None:
+            # From its turn on the pipeline: a prefetched job's wait for it is not its run.
+            await self._record(job.task.kind, "run", time.monotonic() - job.turn_began)
         log.info(
             f"job ended {job.where}",
             extra=job.log_extra | {"outcome": outcome, "duration_s": duration},
         )
         await self._settle(job, outcome, event)
 
-    async def _execute(self, job: RunningJob, relay: ProgressRelay):
+    async def _execute(self, job: RunningJob, relay: ProgressRelay, waiting_place: "_Place"):
         """Run the handler; return (outcome, event to publish or None if the write was fenced)."""
         task = job.task
         tap = PreviewTap(task.id, self._previews, job.stop) if self._previews else None
         try:
             try:
-                handler, params = self._prepare(task.kind, task.params)
+                handler, params = self._resolve(task.kind, task.params)
                 if job.attempt > 1:
                     await self._remove_earlier_results(task.id, job.attempt)
                 ctx = job.ctx = JobContext(
@@ -268,10 +345,10 @@ class Worker:
                     models=self._models,
                     previews=tap,
                 )
-                loop = asyncio.get_running_loop()
-                results = await loop.run_in_executor(self._executor, handler, ctx, params)
+                results = await self._stages(job, handler, ctx, params, waiting_place)
             finally:
-                await relay.close()
+                # The outcome's write comes next and supersedes any progress still pending.
+                await relay.close(flush=False)
                 if tap is not None:
                     tap.close()  # without waiting: a preview never delays the outcome
             if job.stop.is_set() and not job.released_for_shutdown:
@@ -295,7 +372,60 @@ class Worker:
         for earlier in range(1, attempt):
             await asyncio.to_thread(self._storage.delete_prefix, result_prefix(task_id, earlier))
 
-    def _prepare(self, kind: str, raw_params: dict | None):
+    async def _stages(
+        self, job: RunningJob, handler: Handler, ctx: JobContext, params, waiting_place: "_Place"
+    ):
+        """prepare (its own thread) -> run (the pipeline's thread, one job at a time) ->
+        finish (its own thread), each timed; a job stopped before its turn never runs."""
+        kind = job.task.kind
+        prepared = await self._timed(kind, "prepare", self._preparer, handler.prepare, ctx, params)
+        queued_at = time.monotonic()
+        if not await self._turn_on_pipeline(job):
+            raise JobAbandoned("stopped before its turn on the pipeline")
+        try:
+            JOB_STAGE_SECONDS.labels(kind, "wait").observe(time.monotonic() - queued_at)
+            waiting_place.give_back()  # the next job may be claimed and prepared now
+            job.phase, job.turn_began = "running", time.monotonic()
+            self._in_background(self._record_wait(job.task))
+            output = await self._timed(kind, "run", self._executor, handler.run, ctx, prepared)
+        finally:
+            if job.turn_began is not None:
+                PIPELINE_BUSY.inc(time.monotonic() - job.turn_began)
+            job.phase = "finishing"
+            self._pipeline.release()
+        return await self._timed(kind, "finish", self._finisher, handler.finish, ctx, output)
+
+    async def _turn_on_pipeline(self, job: RunningJob) -> bool:
+        """Wait for the pipeline, holding it on True; False if the job was stopped first
+        (cancelled, or given back on shutdown), which must not wait for the running job."""
+        if job.halted.is_set():
+            return False
+        acquiring = asyncio.create_task(self._pipeline.acquire())
+        halted = asyncio.create_task(job.halted.wait())
+        try:
+            await asyncio.wait({acquiring, halted}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            halted.cancel()
+            if not acquiring.done():
+                acquiring.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await acquiring
+        if acquiring.cancelled():
+            return False
+        if job.halted.is_set():  # both at once: the stop wins
+            self._pipeline.release()
+            return False
+        return True
+
+    @staticmethod
+    async def _timed(kind: str, stage: str, executor, fn, *args):
+        began = time.monotonic()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+        finally:
+            JOB_STAGE_SECONDS.labels(kind, stage).observe(time.monotonic() - began)
+
+    def _resolve(self, kind: str, raw_params: dict | None):
         handler, spec = handler_for(kind), JOB_SPECS.get(kind)
         if handler is None or spec is None:
             raise JobError("unsupported_kind", f"this worker cannot run {kind!r} jobs")
@@ -362,7 +492,7 @@ class Worker:
             log.warning("progress write failed", extra=job.log_extra, exc_info=True)
             return
         if event is None:
-            job.stop.set()
+            job.halt()
 
     async def _keep_lease(self, job: RunningJob) -> None:
         while True:
@@ -377,5 +507,17 @@ class Worker:
                 log.warning("lease renewal failed", extra=job.log_extra, exc_info=True)
                 continue
             if not still_ours:
-                job.stop.set()
+                job.halt()
                 return
+
+
+class _Place:
+    """A place taken in a semaphore, given back exactly once, whoever gets there first."""
+
+    def __init__(self, room: asyncio.Semaphore):
+        self._room: asyncio.Semaphore | None = room
+
+    def give_back(self) -> None:
+        if self._room is not None:
+            self._room.release()
+            self._room = None

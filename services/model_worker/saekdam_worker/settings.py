@@ -33,6 +33,12 @@ class WorkerSettings(BackboneSettings):
     # the database for their turn), and how often the dispatcher looks without a wake-up.
     dispatch_depth: int = Field(default=1, ge=1, le=100)
     dispatch_interval_s: float = Field(default=0.2, gt=0)
+    # Jobs claimed ahead and prepared while another holds the pipeline (their leases kept);
+    # 0 is treated as 1: one is always claimed before it runs.
+    prefetch_jobs: int = Field(default=1, ge=0, le=4)
+    # Progress is written at most this often (the newest update wins); a job shorter than
+    # this writes none and goes straight to its result.
+    progress_interval_s: float = Field(default=0.25, ge=0)
     # On SIGTERM, let a running job finish for this long before giving it back.
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     metrics_port: int = Field(default=0, ge=0, le=65535)

@@ -1,8 +1,11 @@
+import io
 import threading
 import time
 
+import cv2
 import numpy as np
 import pytest
+from PIL import Image
 from skimage import data
 
 from saekdam_backbone.storage.base import ObjectNotFound
@@ -11,6 +14,7 @@ from saekdam_contracts.keys import result_prefix
 from saekdam_worker import jobs  # noqa: F401  (registers the handlers)
 from saekdam_worker.context import InputRef, JobContext, ProgressUpdate
 from saekdam_worker.errors import JobAbandoned, JobError, TransientJobError
+from saekdam_worker.jobs.images import store_image
 from saekdam_worker.pipelines.codec import decode_image, encode_jpeg, encode_png
 from saekdam_worker.registry import handler_for, registered_kinds
 
@@ -251,3 +255,49 @@ def test_jpeg_input_is_accepted_as_well_as_png():
     (item,) = harness.run("filter", FilterParams(filter="pencil_color"))
 
     assert (item.width, item.height) == (600, 400)
+
+
+def test_an_image_result_carries_display_and_thumbnail_copies_under_the_attempt_prefix():
+    harness = Harness()
+    coffee = bgr(data.coffee())  # 600x400, enlarged to a 3000x2000 photo
+    harness.add_image(cv2.resize(coffee, (3000, 2000), interpolation=cv2.INTER_CUBIC))
+
+    (item,) = harness.run("filter", FilterParams(filter="original"))
+
+    prefix = f"results/{TASK_ID}/{ATTEMPT}/"
+    assert item.display.key == prefix + "filter.display.webp"
+    assert item.thumbnail.key == prefix + "filter.thumbnail.webp"
+    assert sorted(harness.storage.results()) == sorted(
+        [item.key, item.display.key, item.thumbnail.key]
+    )
+    for rendition, size in ((item.display, (2048, 1365)), (item.thumbnail, (512, 341))):
+        stored, content_type = harness.storage.objects[rendition.key]
+        assert content_type == rendition.content_type == "image/webp"
+        with Image.open(io.BytesIO(stored)) as decoded:
+            assert decoded.format == "WEBP" and decoded.size == size
+        assert (rendition.width, rendition.height) == size
+    assert (item.width, item.height) == (3000, 2000)
+
+
+def test_a_lossless_result_keeps_every_pixel_and_its_copies_look_like_it():
+    harness = Harness()
+    ctx = harness.context()
+    image = bgr(data.astronaut())  # 512x512
+
+    item = store_image(ctx, "mural", image, lossless=True, seed=5)
+
+    assert item.key.endswith("/mural.png") and item.content_type == "image/png"
+    assert item.seed == 5 and item.display.width == item.thumbnail.width == 512
+    assert np.array_equal(decode_image(harness.storage.objects[item.key][0]), image)
+    display = decode_image(harness.storage.objects[item.display.key][0])
+    assert np.abs(display.astype(int) - image.astype(int)).mean() < 4  # lossy, same picture
+
+
+def test_storing_the_same_image_twice_gives_the_same_bytes():
+    image = bgr(data.chelsea())
+    first, second = Harness(), Harness()
+
+    store_image(first.context(), "filter", image, lossless=False)
+    store_image(second.context(), "filter", image, lossless=False)
+
+    assert first.storage.results() == second.storage.results()

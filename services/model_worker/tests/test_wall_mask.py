@@ -310,3 +310,28 @@ def test_uploaded_mask_is_resized_to_the_photo_and_thresholded():
     assert mask[:, 110:].all() and not mask[:, :90].any()
     with pytest.raises(NoWallFound):
         mask_from_upload(np.zeros((50, 100), np.uint8), height=100, width=200)
+
+
+def _clean_mask_on_the_whole_photo(mask, min_fraction=0.002, max_hole_fraction=0.005):
+    """clean_mask as first written: every operation on the whole photo."""
+    from saekdam_worker.pipelines.wall_mask import _drop_small_components
+
+    smooth_px = max(1, round(0.004 * min(mask.shape)))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * smooth_px + 1, 2 * smooth_px + 1))
+    out = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, disc)
+    out = cv2.morphologyEx(out, cv2.MORPH_OPEN, disc)
+    out = _drop_small_components(out.astype(bool), min_fraction * mask.size)
+    holes = _drop_small_components(~out, max_hole_fraction * mask.size, keep_touching_edge=True)
+    return out | ~holes
+
+
+def test_clean_mask_in_the_box_around_the_wall_equals_cleaning_the_whole_photo():
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        height, width = (int(v) for v in rng.integers(40, 300, 2))
+        mask = np.zeros((height, width), bool)
+        for _ in range(rng.integers(0, 6)):
+            y0, x0 = rng.integers(0, height), rng.integers(0, width)
+            mask[y0 : y0 + rng.integers(1, height), x0 : x0 + rng.integers(1, width)] = True
+        mask ^= rng.random((height, width)) < rng.random() * 0.1  # specks and holes
+        np.testing.assert_array_equal(clean_mask(mask), _clean_mask_on_the_whole_photo(mask))

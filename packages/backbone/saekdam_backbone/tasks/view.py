@@ -1,8 +1,9 @@
 """A task row as clients see it: storage keys swapped for short-lived download URLs."""
 
 import asyncio
+from collections.abc import Callable
 
-from saekdam_contracts.events import PublicResult, ResultItem
+from saekdam_contracts.events import PublicRendition, PublicResult, ResultItem, StoredRendition
 from saekdam_contracts.tasks import TaskView
 
 from ..storage.base import ObjectStorage
@@ -13,14 +14,33 @@ from .store import task_event
 async def public_results(
     results: list[dict] | list[ResultItem] | None, storage: ObjectStorage, expires_s: int
 ) -> list[PublicResult] | None:
+    """Each result with its original, display and thumbnail keys signed (a result stored
+    before renditions existed keeps `display` and `thumbnail` null)."""
     if results is None:
         return None
     items = [ResultItem.model_validate(r) for r in results]
-    urls = await asyncio.to_thread(lambda: [storage.download_url(i.key, expires_s) for i in items])
-    return [
-        PublicResult(url=url, **i.model_dump(exclude={"key"}))
-        for i, url in zip(items, urls, strict=True)
-    ]
+
+    def sign(key: str) -> str:
+        return storage.download_url(key, expires_s)
+
+    return await asyncio.to_thread(lambda: [_public(item, sign) for item in items])
+
+
+def _public(item: ResultItem, sign: Callable[[str], str]) -> PublicResult:
+    return PublicResult(
+        url=sign(item.key),
+        **item.model_dump(exclude={"key", "display", "thumbnail"}),
+        display=_public_rendition(item.display, sign),
+        thumbnail=_public_rendition(item.thumbnail, sign),
+    )
+
+
+def _public_rendition(
+    rendition: StoredRendition | None, sign: Callable[[str], str]
+) -> PublicRendition | None:
+    if rendition is None:
+        return None
+    return PublicRendition(url=sign(rendition.key), **rendition.model_dump(exclude={"key"}))
 
 
 async def task_view(task: Task, storage: ObjectStorage, expires_s: int) -> TaskView:

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from saekdam_backbone.imaging import thumbnail
 from saekdam_backbone.storage.base import ObjectStorage
 from saekdam_backbone.tasks.models import Task
 from saekdam_backbone.tasks.store import TaskStore
@@ -19,7 +20,6 @@ from ..db.board import PostImage
 from ..db.models import Upload
 from ..settings import ApiSettings
 from ..uploads.verify import verify_image
-from .thumbnails import make_thumbnail
 from .uploads import UploadService, landed
 
 # What a board image may be: anything a phone shows (the same checks as task uploads).
@@ -144,7 +144,7 @@ class PostImages:
             min_side=BOARD_MIN_SIDE,
             max_side=BOARD_MAX_SIDE,
         )
-        thumb = await asyncio.to_thread(make_thumbnail, data, self._settings.thumbnail_side)
+        thumb = await asyncio.to_thread(thumbnail, data, self._settings.thumbnail_side)
         image_id = str(uuid.uuid4())
         original_key = post_image_key(
             post_id, image_id, f"original.{_EXTENSIONS[image.content_type]}"

@@ -6,7 +6,7 @@ from saekdam_contracts.jobs import FilterParams, JobKind, UploadRole
 from ..context import JobContext
 from ..pipelines.filters import apply_filter
 from ..registry import job
-from .images import read_image, save_jpeg
+from .images import read_image, store_image
 
 
 @job(JobKind.FILTER.value)
@@ -20,6 +20,6 @@ def run(ctx: JobContext, params: FilterParams) -> list[ResultItem]:
     filtered = apply_filter(params.filter, image)
     ctx.report("filter", 1.0)
 
-    item = save_jpeg(ctx, "filter.jpg", filtered)
+    item = store_image(ctx, "filter", filtered, lossless=False)
     ctx.report("upload", 1.0)
     return [item]

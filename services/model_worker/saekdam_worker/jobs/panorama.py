@@ -7,7 +7,7 @@ from ..context import JobContext
 from ..errors import JobError
 from ..pipelines.panorama import StitchError, fit_within, stitch
 from ..registry import job
-from .images import read_image, save_jpeg
+from .images import read_image, store_image
 
 MAX_SIDE = 2000
 
@@ -29,6 +29,6 @@ def run(ctx: JobContext, params: PanoramaParams) -> list[ResultItem]:
         raise JobError("stitch_failed", error.message) from error
     ctx.report("stitch", 1.0)
 
-    item = save_jpeg(ctx, "panorama.jpg", panorama)
+    item = store_image(ctx, "panorama", panorama, lossless=False)
     ctx.report("upload", 1.0)
     return [item]

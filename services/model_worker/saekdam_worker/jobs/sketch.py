@@ -9,24 +9,38 @@ from saekdam_contracts.jobs import JobKind, SketchParams, UploadRole
 from ..context import JobContext
 from ..errors import JobError
 from ..registry import job
-from .images import read_image, save_jpeg
+from .images import read_image, store_image
 from .model_errors import model_run
 
 
-@job(JobKind.SKETCH.value)
-def run(ctx: JobContext, params: SketchParams) -> list[ResultItem]:
-    from ..pipelines.sketch import SketchRequest, sketch_condition
+def prepare(ctx: JobContext, params: SketchParams) -> tuple[SketchParams, np.ndarray]:
+    """The doodle, decoded and checked, while another job may hold the pipeline."""
+    from ..pipelines.sketch import sketch_condition
 
-    ctx.plan(load=3, read=1, denoise=24, upload=1)
-    ctx.report("load")
-    painter = ctx.models.sketch_painter  # loaded once per process; first job pays
-    ctx.report("load", 1.0)
-
+    ctx.plan(read=1, load=3, denoise=24, upload=1)
     (ref,) = ctx.inputs_for(UploadRole.SKETCH)
     doodle = read_image(ctx, ref, keep_alpha=True)  # RGBA: transparent canvases are common
     if not np.asarray(sketch_condition(doodle, size=256)).any():
         raise JobError("empty_sketch", "the drawing has no lines to follow")
     ctx.report("read", 1.0)
+    return params, doodle
+
+
+def finish(ctx: JobContext, result) -> list[ResultItem]:
+    picture = cv2.cvtColor(result.image, cv2.COLOR_RGB2BGR)
+    item = store_image(ctx, "sketch", picture, lossless=False, seed=result.seed)
+    ctx.report("upload", 1.0)
+    return [item]
+
+
+@job(JobKind.SKETCH.value, prepare=prepare, finish=finish)
+def run(ctx: JobContext, prepared: tuple[SketchParams, np.ndarray]):
+    from ..pipelines.sketch import SketchRequest
+
+    params, doodle = prepared
+    ctx.report("load")
+    painter = ctx.models.sketch_painter  # loaded once per process; first job pays
+    ctx.report("load", 1.0)
 
     def on_step(step: int, total: int) -> None:
         # Raises JobAbandoned once cancelled: the denoising loop stops within one step.
@@ -34,7 +48,4 @@ def run(ctx: JobContext, params: SketchParams) -> list[ResultItem]:
 
     with model_run():
         request = SketchRequest.from_params(doodle, params)
-        result = painter.paint(request, on_step=on_step, preview=ctx.previews)
-    item = save_jpeg(ctx, "sketch.jpg", cv2.cvtColor(result.image, cv2.COLOR_RGB2BGR), result.seed)
-    ctx.report("upload", 1.0)
-    return [item]
+        return painter.paint(request, on_step=on_step, preview=ctx.previews)

@@ -7,7 +7,7 @@ each theme is a LoRA adapter loaded once under the theme's name
 through the feathered wall mask, so every pixel outside the mask is the photo's own.
 
 Not thread-safe: diffusers pipelines keep scheduler and adapter state, so one painter per
-process, one job at a time.
+process, one `denoise` at a time (`prepare` and `composite` touch no model state).
 """
 
 import logging
@@ -93,6 +93,17 @@ class MuralResult:
     seed: int
 
 
+@dataclass
+class PreparedMural:
+    request: MuralRequest
+    # The clipped full-resolution mask, the seed to use, and photo and mask at the working size.
+    alpha: np.ndarray
+    seed: int
+    size: tuple[int, int]
+    image: Image.Image
+    mask: Image.Image
+
+
 def working_size(width: int, height: int, max_side: int = DEFAULT_MAX_SIDE) -> tuple[int, int]:
     """The size diffusion runs at: the aspect kept, the long side at most `max_side` (never
     enlarged past the photo's own), each side the nearest multiple of 8, at least 64."""
@@ -154,43 +165,65 @@ class MuralPainter:
         on_step: StepCallback | None = None,
         preview: PreviewSink | None = None,
     ) -> MuralResult:
-        """Paint the masked wall of `request.image` in the request's theme.
+        """Paint the masked wall of `request.image` in the request's theme: `prepare`,
+        `denoise` and `composite` in turn (a worker runs the first and last beside another
+        job's denoise, so the pipeline never waits for them)."""
+        prepared = self.prepare(request)
+        return self.composite(prepared, self.denoise(prepared, on_step, preview))
 
-        `on_step(step, total)` runs after every denoising step. Whatever it raises (a cancel,
-        say) propagates at once: the loop stops within one step and nothing is returned.
-        After it, when `preview` wants one, the latents so far go to `preview.show` as a
-        picture on the photo's wall; a failing preview is logged, never the job's end.
-        """
+    def prepare(self, request: MuralRequest) -> "PreparedMural":
+        """Check the request and bring photo and mask to the working size. CPU only: safe
+        beside another job's `denoise`."""
         # 1. Check inputs, before any model work.
         self.check_inputs(request)
 
         # 2. Pick the seed, and return it, so any run can be repeated.
         seed = secrets.randbelow(MAX_SEED + 1) if request.seed is None else request.seed
 
-        # 3. Select the theme's adapter for this job (or none for `custom`).
-        self._select_adapter(request.theme, request.lora_scale)
-
-        # 4. Prepare the photo and the mask at the working size.
+        # 3. The photo and the mask at the working size.
         alpha = np.clip(request.alpha, 0.0, 1.0)
         height, width = alpha.shape
         size = working_size(width, height, self.max_side)
-        image = Image.fromarray(_resize(request.image, size))
-        mask = Image.fromarray(_model_mask(alpha, size))
+        return PreparedMural(
+            request=request,
+            alpha=alpha,
+            seed=seed,
+            size=size,
+            image=Image.fromarray(_resize(request.image, size)),
+            mask=Image.fromarray(_model_mask(alpha, size)),
+        )
 
-        # 5. Denoise.
+    def denoise(
+        self,
+        prepared: "PreparedMural",
+        on_step: StepCallback | None = None,
+        preview: PreviewSink | None = None,
+    ) -> np.ndarray:
+        """The pipeline's part: float RGB in [0, 1] at the working size.
+
+        `on_step(step, total)` runs after every denoising step. Whatever it raises (a cancel,
+        say) propagates at once: the loop stops within one step and nothing is returned.
+        After it, when `preview` wants one, the latents so far go to `preview.show` as a
+        picture on the photo's wall; a failing preview is logged, never the job's end.
+        """
+        request = prepared.request
+        # 1. Select the theme's adapter for this job (or none for `custom`).
+        self._select_adapter(request.theme, request.lora_scale)
+
+        # 2. Denoise.
         negative = request.negative_prompt
         try:
-            generated = self.pipe(
+            return self.pipe(
                 prompt=theme_prompt(request.theme, request.prompt),
                 negative_prompt=DEFAULT_NEGATIVE_PROMPT if negative is None else negative,
-                image=image,
-                mask_image=mask,
-                width=size[0],
-                height=size[1],
+                image=prepared.image,
+                mask_image=prepared.mask,
+                width=prepared.size[0],
+                height=prepared.size[1],
                 num_inference_steps=request.steps,
                 strength=request.strength,
                 guidance_scale=request.guidance,
-                generator=_generator(seed),
+                generator=_generator(prepared.seed),
                 output_type="np",
                 callback_on_step_end=_step_callback(on_step, self._previewer(request, preview)),
             ).images[0]
@@ -199,9 +232,13 @@ class MuralPainter:
             # would leave the UNet on the GPU for the next job.
             self.pipe.maybe_free_model_hooks()
 
-        # 6. Composite at the photo's full resolution.
+    @staticmethod
+    def composite(prepared: "PreparedMural", generated: np.ndarray) -> MuralResult:
+        """Blend the denoised picture into the photo at its full resolution. CPU only."""
+        height, width = prepared.alpha.shape
         full = np.clip(_resize(generated, (width, height)), 0.0, 1.0) * 255.0
-        return MuralResult(image=composite(request.image, full, alpha), seed=seed)
+        image = composite(prepared.request.image, full, prepared.alpha)
+        return MuralResult(image=image, seed=prepared.seed)
 
     def _previewer(self, request: MuralRequest, sink: PreviewSink | None):
         if sink is None:
@@ -238,10 +275,26 @@ def composite(photo: np.ndarray, generated: np.ndarray, alpha: np.ndarray) -> np
     """alpha * generated + (1 - alpha) * photo, in float, as uint8.
 
     Written as photo + alpha * (generated - photo): where alpha is 0 that is photo + 0, exact,
-    so those pixels come back bit-identical to the photo."""
-    base = photo.astype(np.float32)
-    out = base + alpha.astype(np.float32)[..., None] * (generated.astype(np.float32) - base)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    so those pixels come back bit-identical to the photo; they are copied as they are, and
+    only the box around the wall is computed (a fraction of a 12 MP photo's cost)."""
+    out = photo.copy()
+    box = _nonzero_box(alpha)
+    if box is None:
+        return out
+    base = photo[box].astype(np.float32)
+    blended = base + alpha[box].astype(np.float32)[..., None] * (
+        generated[box].astype(np.float32) - base
+    )
+    out[box] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    return out
+
+
+def _nonzero_box(alpha: np.ndarray) -> tuple[slice, slice] | None:
+    """The smallest (rows, columns) box holding every alpha > 0, or None if there is none."""
+    rows, columns = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    if rows.size == 0:
+        return None
+    return slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
 
 
 def _check_image_and_alpha(image, alpha) -> None:

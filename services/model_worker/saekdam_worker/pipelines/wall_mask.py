@@ -436,12 +436,35 @@ def clean_mask(
     if smooth_px is None:
         smooth_px = max(1, round(0.004 * min(height, width)))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * smooth_px + 1, 2 * smooth_px + 1))
-    out = mask.astype(np.uint8)
+    cleaned = np.zeros((height, width), dtype=bool)
+    # Only the box around the mask, with room for the closing to grow into, can change:
+    # the same result at a fraction of a 12 MP photo's cost (see _box_with_margin).
+    box = _box_with_margin(mask, 2 * smooth_px + 2)
+    if box is None:
+        return cleaned
+    out = mask[box].astype(np.uint8)
     out = cv2.morphologyEx(out, cv2.MORPH_CLOSE, disc)
     out = cv2.morphologyEx(out, cv2.MORPH_OPEN, disc)
     out = _drop_small_components(out.astype(bool), min_fraction * mask.size)
     holes = _drop_small_components(~out, max_hole_fraction * mask.size, keep_touching_edge=True)
-    return out | ~holes
+    cleaned[box] = out | ~holes
+    return cleaned
+
+
+def _box_with_margin(mask: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+    """The box around the mask's pixels grown by `margin` (clipped to the photo), or None.
+
+    Outside it the mask is empty and stays so; background touching the box's edge is joined
+    to the background around it, which reaches the photo's edge, so "touching the edge"
+    means the same in the box as in the photo."""
+    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return None
+    height, width = mask.shape
+    return (
+        slice(max(0, rows[0] - margin), min(height, rows[-1] + 1 + margin)),
+        slice(max(0, columns[0] - margin), min(width, columns[-1] + 1 + margin)),
+    )
 
 
 def _drop_small_components(
