@@ -110,8 +110,9 @@ class Worker:
         self._pipeline = asyncio.Lock()
         # Claimed jobs not yet on the pipeline; and every job in flight (waiting, running,
         # finishing), so a slow finish holds back claims instead of piling up results.
-        self._waiting_room = asyncio.Semaphore(max(settings.prefetch_jobs, 1))
-        self._in_flight_room = asyncio.Semaphore(max(settings.prefetch_jobs, 1) + 2)
+        waiting = max(settings.prefetch_jobs, 1)
+        self._waiting_room = asyncio.Semaphore(waiting)
+        self._in_flight_room = asyncio.Semaphore(waiting + 2)
         self._stats = stats
         self._dispatcher = dispatcher
         self._previews = previews
@@ -171,9 +172,7 @@ class Worker:
                     await self._hand_back(delivery)
                     continue
                 # The handling task owns both places from here and gives them back itself.
-                handling = asyncio.create_task(self._handle(delivery), name="job")
-                self._handling.add(handling)
-                handling.add_done_callback(self._handling.discard)
+                _spawn(self._handle(delivery), self._handling)
                 handed_over = True
         finally:
             if not handed_over:
@@ -283,12 +282,6 @@ class Worker:
             waited = (datetime.now(UTC) - task.submitted_at).total_seconds()
             await self._record(task.kind, "wait", waited)
 
-    def _in_background(self, coro) -> None:
-        """Fire and forget, but kept referenced until done (the loop holds tasks weakly)."""
-        task = asyncio.create_task(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
     async def _record(self, kind: str, metric: str, seconds: float) -> None:
         # Queue ETAs are an estimate: a lost sample must never cost a job.
         if self._stats is None:
@@ -386,7 +379,7 @@ class Worker:
             JOB_STAGE_SECONDS.labels(kind, "wait").observe(time.monotonic() - queued_at)
             waiting_place.give_back()  # the next job may be claimed and prepared now
             job.phase, job.turn_began = "running", time.monotonic()
-            self._in_background(self._record_wait(job.task))
+            _spawn(self._record_wait(job.task), self._background)
             output = await self._timed(kind, "run", self._executor, handler.run, ctx, prepared)
         finally:
             if job.turn_began is not None:
@@ -521,3 +514,10 @@ class _Place:
         if self._room is not None:
             self._room.release()
             self._room = None
+
+
+def _spawn(coro, keep: set[asyncio.Task]) -> None:
+    """Start `coro` as a task held in `keep` until it is done (the loop holds tasks weakly)."""
+    task = asyncio.create_task(coro)
+    keep.add(task)
+    task.add_done_callback(keep.discard)
