@@ -47,7 +47,7 @@ async def test_a_killed_worker_job_completes_once_on_another_attempt(
 
 
 async def test_a_killed_worker_loses_neither_its_running_nor_its_prefetched_job(system_factory):
-    system = system_factory()
+    system = system_factory(PREFETCH_JOBS="1")
     client = await Client(system.base_url).as_guest()
     running = await start_slow_job(client)
     prefetched = await client.create_task()

@@ -110,9 +110,10 @@ class Worker:
         self._pipeline = asyncio.Lock()
         # Claimed jobs not yet on the pipeline; and every job in flight (waiting, running,
         # finishing), so a slow finish holds back claims instead of piling up results.
+        # prefetch_jobs=0: one job in flight, so the next is claimed after this one's outcome.
         waiting = max(settings.prefetch_jobs, 1)
         self._waiting_room = asyncio.Semaphore(waiting)
-        self._in_flight_room = asyncio.Semaphore(waiting + 2)
+        self._in_flight_room = asyncio.Semaphore(waiting + 2 if settings.prefetch_jobs else 1)
         self._stats = stats
         self._dispatcher = dispatcher
         self._previews = previews

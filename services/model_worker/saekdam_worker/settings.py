@@ -33,9 +33,11 @@ class WorkerSettings(BackboneSettings):
     # the database for their turn), and how often the dispatcher looks without a wake-up.
     dispatch_depth: int = Field(default=1, ge=1, le=100)
     dispatch_interval_s: float = Field(default=0.2, gt=0)
-    # Jobs claimed ahead and prepared while another holds the pipeline (their leases kept);
-    # 0 is treated as 1: one is always claimed before it runs.
-    prefetch_jobs: int = Field(default=1, ge=0, le=4)
+    # Jobs claimed ahead and prepared while another holds the pipeline (their leases kept),
+    # the last one finished meanwhile. 0: one job at a time, claim to outcome. Off by
+    # default for now: a job that kills its worker takes the jobs beside it down too (they
+    # are reclaimed on a second attempt), which a poison job must not do to others.
+    prefetch_jobs: int = Field(default=0, ge=0, le=4)
     # Progress is written at most this often (the newest update wins); a job shorter than
     # this writes none and goes straight to its result.
     progress_interval_s: float = Field(default=0.25, ge=0)

@@ -117,6 +117,7 @@ def _worker(parts: Parts, **overrides) -> Worker:
         worker_id=f"w-{secrets.token_hex(3)}",
         worker_kinds=[KIND],
         lease_s=LEASE_S,
+        prefetch_jobs=1,
         progress_interval_s=0,
         shutdown_grace_s=WAIT_S,
         **overrides,
