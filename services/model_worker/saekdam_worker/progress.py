@@ -29,7 +29,6 @@ class ProgressRelay:
         self._latest: ProgressUpdate | None = None
         self._wake = asyncio.Event()
         self._closing = asyncio.Event()
-        self._flush = True
         self._task = asyncio.create_task(self._drain(), name="progress-relay")
 
     def submit(self, update: ProgressUpdate) -> None:
@@ -45,9 +44,6 @@ class ProgressRelay:
             await self._wake.wait()
             self._wake.clear()
             while self._latest is not None:
-                if self._closing.is_set() and not self._flush:
-                    self._latest = None
-                    break
                 delay = self._next_write_at - self._clock()
                 if delay > 0 and not self._closing.is_set():
                     with contextlib.suppress(TimeoutError):
@@ -59,10 +55,8 @@ class ProgressRelay:
             if self._closing.is_set():
                 return
 
-    async def close(self, flush: bool = True) -> None:
-        """Stop, after writing what is still pending (unless `flush` is False: the job's
-        outcome is written next and says more). Call after the job thread has returned."""
-        self._flush = flush
+    async def close(self) -> None:
+        """Write what is still pending, then stop. Call after the job thread has returned."""
         self._closing.set()
         self._wake.set()
         await self._task

@@ -341,8 +341,7 @@ class Worker:
                 )
                 results = await self._stages(job, handler, ctx, params, waiting_place)
             finally:
-                # The outcome's write comes next and supersedes any progress still pending.
-                await relay.close(flush=False)
+                await relay.close()
                 if tap is not None:
                     tap.close()  # without waiting: a preview never delays the outcome
             if job.stop.is_set() and not job.released_for_shutdown:

@@ -38,9 +38,10 @@ class WorkerSettings(BackboneSettings):
     # default for now: a job that kills its worker takes the jobs beside it down too (they
     # are reclaimed on a second attempt), which a poison job must not do to others.
     prefetch_jobs: int = Field(default=0, ge=0, le=4)
-    # Progress is written at most this often (the newest update wins); a job shorter than
-    # this writes none and goes straight to its result.
-    progress_interval_s: float = Field(default=0.25, ge=0)
+    # Progress is written at most this often (the newest update wins; a job shorter than
+    # this writes none, only its outcome). 0: every update, coalesced while a write is in
+    # flight; a client watching a short job sees its steps.
+    progress_interval_s: float = Field(default=0.0, ge=0)
     # On SIGTERM, let a running job finish for this long before giving it back.
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     metrics_port: int = Field(default=0, ge=0, le=65535)
