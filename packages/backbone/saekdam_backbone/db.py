@@ -1,15 +1,17 @@
 """Database engine and session factory for SQLite (embedded mode) and PostgreSQL."""
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, Float, event
+from sqlalchemy import DateTime, Float, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import await_only
 
 
 class Base(DeclarativeBase):
@@ -55,14 +57,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Connections kept open: enough for a busy process's concurrent requests. Past pool_size a
+# connection is opened for one checkout and closed after it, and opening one costs far more
+# than any query (PostgreSQL: authentication and type introspection; SQLite: a thread and
+# the pragmas below): a pool smaller than the load turns every request into a reconnect.
+# Opened lazily, so a quiet process holds few.
+POOL = {"pool_size": 24, "max_overflow": 16}
+
+
 def create_engine(database_url: str) -> AsyncEngine:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # No pool_pre_ping: it costs three round trips (BEGIN, ping, ROLLBACK) per checkout.
+        # A connection the server dropped fails its request once; SQLAlchemy then discards
+        # every pooled connection older than that failure, so the next requests reconnect.
+        return create_async_engine(url, pool_recycle=1800, **POOL)
 
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": 30}, **POOL)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record):
@@ -75,8 +88,99 @@ def create_engine(database_url: str) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    _WriterQueue(engine).install()
     return engine
+
+
+class _WriterQueue:
+    """One writing transaction at a time per process, the others waiting their turn on the
+    event loop. SQLite itself allows one writer: without this, concurrent writers of one
+    process find the file locked and sleep in SQLite's busy handler (1, 2, 5, 10 … ms),
+    and throughput collapses under load. Other processes (workers) still meet busy_timeout.
+
+    The turn is taken at a transaction's first INSERT/UPDATE/DELETE (where the driver opens
+    the transaction) and given back after its COMMIT or ROLLBACK, or when the connection is
+    closed or invalidated. Waiting gives up after the busy timeout, as SQLite would."""
+
+    WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+    TIMEOUT_S = 30
+
+    def __init__(self, engine: AsyncEngine):
+        self._engine = engine.sync_engine
+        self._turn = asyncio.Lock()
+        self._holder: object | None = None
+
+    def install(self) -> None:
+        event.listen(self._engine, "before_cursor_execute", self._before_execute)
+        dialect = self._engine.dialect
+        for name in ("do_commit", "do_rollback"):
+            setattr(dialect, name, self._releasing(_only_in_transaction(getattr(dialect, name))))
+        for name in ("do_close", "do_terminate"):
+            setattr(dialect, name, self._releasing(getattr(dialect, name)))
+        for name in ("invalidate", "soft_invalidate", "close", "close_detached"):
+            event.listen(self._engine.pool, name, self._release_event)
+
+    def _before_execute(self, conn, _cursor, statement, _params, _context, _many) -> None:
+        dbapi_connection = conn.connection.dbapi_connection
+        if self._holder is dbapi_connection or not statement.lstrip().upper().startswith(
+            self.WRITES
+        ):
+            return
+        try:
+            await_only(asyncio.wait_for(self._turn.acquire(), self.TIMEOUT_S))
+        except TimeoutError as error:
+            raise exc.OperationalError(statement, None, error) from error
+        self._holder = dbapi_connection
+
+    def _releasing(self, method):
+        def call(dbapi_connection, *args):
+            try:
+                return method(dbapi_connection, *args)
+            finally:
+                self._release(dbapi_connection)
+
+        return call
+
+    def _release_event(self, dbapi_connection, *_args) -> None:
+        self._release(dbapi_connection)
+
+    def _release(self, connection) -> None:
+        # The dialect is handed the pool's proxy, pool events the driver's connection.
+        dbapi_connection = getattr(connection, "dbapi_connection", connection)
+        if self._holder is not None and self._holder is dbapi_connection:
+            self._holder = None
+            self._turn.release()
+
+
+def _only_in_transaction(method):
+    """COMMIT/ROLLBACK only when the driver opened a transaction. A read opens none, yet the
+    pool rolls back every connection it takes back: a round trip to the connection's thread
+    for nothing, as costly as the read itself."""
+
+    def call(connection, *args):
+        driver = getattr(connection, "dbapi_connection", connection)._connection
+        if driver.in_transaction:
+            method(connection, *args)
+
+    return call
 
 
 def create_sessions(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def single_statements(sessions_or_engine: async_sessionmaker | AsyncEngine) -> AsyncEngine:
+    """The engine for statements that stand alone (one read, one INSERT), as `engine.connect()`.
+
+    On PostgreSQL in autocommit: one round trip instead of BEGIN, statement, COMMIT/ROLLBACK
+    (asyncpg's adapter opens a transaction even for a read). SQLite's driver opens none for
+    a read and switching its isolation level costs a thread hop each way, so it stays as is.
+    """
+    engine = (
+        sessions_or_engine.kw["bind"]
+        if isinstance(sessions_or_engine, async_sessionmaker)
+        else sessions_or_engine
+    )
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine

@@ -2,8 +2,8 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, String
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import Boolean, String, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import Base, UTCDateTime, utcnow
@@ -26,3 +26,14 @@ class User(Base):
 async def load_user(sessions: async_sessionmaker, user_id: str) -> User | None:
     async with sessions() as session:
         return await session.get(User, user_id)
+
+
+_BY_ID = select(User.__table__).where(User.__table__.c.id == bindparam("user_id"))
+
+
+async def read_user(engine: AsyncEngine, user_id: str) -> User | None:
+    """The user, read fresh with one Core statement: every request's check that its token's
+    user still exists and is not disabled. Returned detached (no session holds it)."""
+    async with engine.connect() as connection:
+        row = (await connection.execute(_BY_ID, {"user_id": user_id})).mappings().first()
+    return User(**row) if row is not None else None

@@ -28,20 +28,24 @@ from .settings import ApiSettings
 __all__ = ["CurrentUser", "OptionalUser", "RegisteredUser", "AdminUser"]
 
 
-def _settings(request: Request) -> ApiSettings:
+async def _settings(request: Request) -> ApiSettings:
     return request.app.state.settings
 
 
-def _users(request: Request) -> UserService:
+async def _users(request: Request) -> UserService:
     return request.app.state.users
 
 
-def _tasks(request: Request) -> TaskService:
+async def _tasks(request: Request) -> TaskService:
     return request.app.state.tasks
 
 
+# Dependencies are `async def`: FastAPI runs a plain `def` one in a worker thread, a thread
+# hop per request for what is an attribute read.
+
+
 def _state(name: str):
-    def get(request: Request):
+    async def get(request: Request):
         return getattr(request.app.state, name)
 
     return Depends(get)

@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, and_, case, func, literal, or_, select, update
+from sqlalchemy import Float, Row, and_, case, func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from saekdam_contracts.events import ErrorInfo, FrameType, ResultItem, TaskEvent
 from saekdam_contracts.status import TERMINAL_STATUSES, TaskStatus
 
-from ..db import db_epoch, utcnow
+from ..db import db_epoch, single_statements, utcnow
 from ..fairness import Waiting
 from .models import Task
 
@@ -64,6 +64,7 @@ class TaskStore:
         """`clock` replaces the database's clock (tests move time with it)."""
         self._sessions = sessions
         self._clock = clock
+        self._single = single_statements(sessions)
 
     def _now(self):
         return db_epoch() if self._clock is None else literal(self._clock(), Float)
@@ -75,25 +76,40 @@ class TaskStore:
             return await session.get(Task, task_id)
 
     async def get_owned(self, task_id: str, owner_id: str) -> Task | None:
-        task = await self.get(task_id)
-        return task if task is not None and task.owner_id == owner_id else None
+        """The owner's task (detached, read with one Core statement), else None."""
+        table = Task.__table__
+        query = select(table).where(table.c.id == task_id, table.c.owner_id == owner_id)
+        async with self._single.connect() as connection:
+            row = (await connection.execute(query)).mappings().first()
+        return Task(**row) if row is not None else None
 
-    async def list_owned(self, owner_id: str, limit: int, offset: int) -> list[Task]:
+    async def list_page(self, owner_id: str, limit: int, after: tuple | None = None) -> list[Row]:
+        """The owner's tasks newest first, `limit` of them from strictly after `after`
+        (the `(created_at, id)` of the last row of the previous page): a range seek on
+        `ix_tasks_owner_created` (owner_id, created_at) on both databases, however deep the
+        page; only ties on created_at are sorted by id. Core rows, read by attribute like a
+        Task (every column of the table), without the ORM's cost per row."""
+        table = Task.__table__
         query = (
-            select(Task)
-            .where(Task.owner_id == owner_id)
-            .order_by(Task.created_at.desc(), Task.id.desc())
+            select(table)
+            .where(table.c.owner_id == owner_id)
+            .order_by(table.c.created_at.desc(), table.c.id.desc())
             .limit(limit)
-            .offset(offset)
         )
-        async with self._sessions() as session:
-            return list((await session.scalars(query)).all())
+        if after is not None:
+            created_at, task_id = after
+            query = query.where(
+                tuple_(table.c.created_at, table.c.id)
+                < tuple_(literal(created_at, table.c.created_at.type), literal(task_id))
+            )
+        async with self._single.connect() as connection:
+            return list((await connection.execute(query)).all())
 
     async def count_active(self, owner_id: str) -> int:
         """The owner's tasks that are QUEUED or INPROGRESS."""
         query = select(func.count()).where(Task.owner_id == owner_id, Task.status.in_(RUNNABLE))
-        async with self._sessions() as session:
-            return await session.scalar(query) or 0
+        async with self._single.connect() as connection:
+            return await connection.scalar(query) or 0
 
     async def waiting(self, kind: str, *, ready_only: bool = False, limit: int = 10_000):
         """The kind's QUEUED tasks as `Waiting` (ready_only: whose backoff has passed)."""
@@ -172,17 +188,28 @@ class TaskStore:
         kind: str | None = None,
         params: dict[str, Any] | None = None,
     ) -> Task:
-        """A CREATED task. `kind`/`params` may be proposed (a remix); submit sets the real ones."""
-        task = Task(
-            id=str(uuid.uuid4()),
-            owner_id=owner_id,
-            max_attempts=max_attempts,
-            kind=kind,
-            params=params,
-        )
-        async with self._sessions() as session, session.begin():
-            session.add(task)
-        return task
+        """A CREATED task. `kind`/`params` may be proposed (a remix); submit sets the real ones.
+
+        One Core INSERT (in autocommit on PostgreSQL): no unit of work, one round trip."""
+        now = utcnow()
+        values = {
+            "id": str(uuid.uuid4()),
+            "owner_id": owner_id,
+            "max_attempts": max_attempts,
+            "kind": kind,
+            "params": params,
+            "status": TaskStatus.CREATED.value,
+            "seq": 0,
+            "progress": 0.0,
+            "attempt": 0,
+            "charged_attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        async with self._single.connect() as connection:
+            await connection.execute(insert(Task.__table__), values)
+            await connection.commit()
+        return Task(**values)
 
     async def submit(
         self, task_id: str, owner_id: str, kind: str, params: dict[str, Any], inputs: list[dict]
@@ -200,12 +227,19 @@ class TaskStore:
         )
 
     async def mark_enqueued(self, task_id: str, message_id: str) -> None:
+        await self.mark_all_enqueued([(task_id, message_id)])
+
+    async def mark_all_enqueued(self, enqueued: list[tuple[str, str]]) -> None:
+        """(task id, stream message id) pairs, in one transaction."""
+        if not enqueued:
+            return
         async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(Task)
-                .where(Task.id == task_id)
-                .values(enqueued_at=self._now(), enqueued_id=message_id)
-            )
+            for task_id, message_id in enqueued:
+                await session.execute(
+                    update(Task)
+                    .where(Task.id == task_id)
+                    .values(enqueued_at=self._now(), enqueued_id=message_id)
+                )
 
     async def cancel(self, task_id: str, owner_id: str) -> TaskEvent | None:
         """Any non-terminal state -> CANCELLED. A running worker finds out at its next write."""

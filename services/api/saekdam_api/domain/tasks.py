@@ -1,6 +1,7 @@
 """Task lifecycle on the API side: create, submit (verify, then enqueue once), cancel, read."""
 
 import logging
+from datetime import datetime
 
 from pydantic import ValidationError
 
@@ -16,6 +17,7 @@ from saekdam_contracts.queue import JobMessage
 from saekdam_contracts.status import TaskStatus
 from saekdam_contracts.tasks import TaskView
 from saekdam_web.errors import Conflict, NotFound, TooManyRequests, Unprocessable
+from saekdam_web.paging import decode_cursor, encode_cursor
 
 from ..metrics import TASKS_SUBMITTED
 from ..settings import ApiSettings
@@ -55,12 +57,7 @@ class TaskService:
     async def request_upload(
         self, task_id: str, owner_id: str, role: str, content_type: str, size: int
     ):
-        task = await self.get(task_id, owner_id)
-        if task.status != TaskStatus.CREATED:
-            raise Conflict(
-                "task_already_submitted", f"task {task_id} is {task.status}; uploads are closed"
-            )
-        return await self._uploads.create(owner_id, task_id, role, content_type, size)
+        return await self._uploads.create_for_task(owner_id, task_id, role, content_type, size)
 
     async def submit(
         self, task_id: str, owner_id: str, kind: str, params: dict, is_guest: bool = False
@@ -97,8 +94,16 @@ class TaskService:
         log.info("task cancelled", extra={"task_id": task.id})
         return event.status
 
-    async def list_owned(self, owner_id: str, limit: int, offset: int) -> list[Task]:
-        return await self._store.list_owned(owner_id, limit, offset)
+    async def list_page(
+        self, owner_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[TaskView], str | None]:
+        """The owner's tasks newest first, and the cursor of the next page (None: no more).
+        Keyset paging on (created_at, id): tasks created meanwhile never shift a page."""
+        after = decode_cursor(cursor, datetime, str) if cursor is not None else None
+        rows = await self._store.list_page(owner_id, limit + 1, after)
+        more, rows = len(rows) > limit, rows[:limit]
+        views = [await self.view(row) for row in rows]
+        return views, encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
 
     async def public_results(
         self, results: list[dict] | list[ResultItem] | None

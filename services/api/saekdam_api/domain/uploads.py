@@ -4,12 +4,22 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from saekdam_backbone.db import single_statements, utcnow
 from saekdam_backbone.storage.base import ObjectInfo, ObjectStorage, UploadForm
+from saekdam_backbone.storage.local import LocalStorage
+from saekdam_backbone.tasks.models import Task
 from saekdam_contracts.keys import post_upload_key, task_upload_key
-from saekdam_web.errors import Conflict, PayloadTooLarge, Unprocessable, UnsupportedMedia
+from saekdam_contracts.status import TaskStatus
+from saekdam_web.errors import (
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    Unprocessable,
+    UnsupportedMedia,
+)
 
 from ..db.models import Upload
 from ..settings import ApiSettings
@@ -20,42 +30,83 @@ ALLOWED_CONTENT_TYPES = ("image/png", "image/jpeg", "image/webp")
 class UploadService:
     def __init__(self, sessions: async_sessionmaker, storage: ObjectStorage, settings: ApiSettings):
         self._sessions = sessions
+        self._single = single_statements(sessions)
         self._storage = storage
         self._settings = settings
+
+    async def create_for_task(
+        self, owner_id: str, task_id: str, role: str, content_type: str, size: int
+    ) -> tuple[Upload, UploadForm]:
+        """A slot for the owner's task while it is CREATED: 404 for anyone else's task, 409
+        once it was submitted or has all its slots. One read finds the task and its count."""
+        slots = select(func.count()).where(Upload.task_id == task_id).scalar_subquery()
+        query = select(Task.status, slots).where(Task.id == task_id, Task.owner_id == owner_id)
+        async with self._single.connect() as connection:
+            found = (await connection.execute(query)).first()
+        if found is None:
+            raise NotFound("task_not_found", f"no task {task_id}")
+        status, count = found
+        if status != TaskStatus.CREATED:
+            raise Conflict(
+                "task_already_submitted", f"task {task_id} is {status}; uploads are closed"
+            )
+        self._check_declared(content_type, size)
+        self._check_slot_count(count)
+        return await self._add(owner_id, task_id, role, content_type, size)
 
     async def create(
         self, owner_id: str, task_id: str | None, role: str, content_type: str, size: int
     ) -> tuple[Upload, UploadForm]:
         self._check_declared(content_type, size)
         if task_id is not None:
-            await self._check_slot_count(task_id)
+            async with self._single.connect() as connection:
+                count = await connection.scalar(
+                    select(func.count()).where(Upload.task_id == task_id)
+                )
+            self._check_slot_count(count)
+        return await self._add(owner_id, task_id, role, content_type, size)
+
+    async def for_task(self, task_id: str) -> list[Upload]:
+        query = select(Upload.__table__).where(Upload.task_id == task_id)
+        async with self._single.connect() as connection:
+            rows = (await connection.execute(query.order_by(Upload.created_at))).mappings()
+            return [Upload(**row) for row in rows]
+
+    async def _add(
+        self, owner_id: str, task_id: str | None, role: str, content_type: str, size: int
+    ) -> tuple[Upload, UploadForm]:
         upload_id = str(uuid.uuid4())
         key = (
             task_upload_key(owner_id, task_id, upload_id)
             if task_id is not None
             else post_upload_key(owner_id, upload_id)
         )
-        form = await asyncio.to_thread(
-            self._storage.presign_upload, key, content_type, size, self._settings.upload_expires_s
-        )
-        upload = Upload(
-            id=upload_id,
-            owner_id=owner_id,
-            task_id=task_id,
-            role=role,
-            key=key,
-            content_type=content_type,
-            max_bytes=size,
-            expires_at=form.expires_at,
-        )
-        async with self._sessions() as session, session.begin():
-            session.add(upload)
-        return upload, form
+        form = await self._presign(key, content_type, size)
+        values = {
+            "id": upload_id,
+            "owner_id": owner_id,
+            "task_id": task_id,
+            "role": role,
+            "key": key,
+            "content_type": content_type,
+            "max_bytes": size,
+            "expires_at": form.expires_at,
+            "created_at": utcnow(),
+        }
+        async with self._single.connect() as connection:
+            await connection.execute(insert(Upload.__table__), values)
+            await connection.commit()
+        return Upload(**values), form
 
-    async def for_task(self, task_id: str) -> list[Upload]:
-        query = select(Upload).where(Upload.task_id == task_id).order_by(Upload.created_at)
-        async with self._sessions() as session:
-            return list((await session.scalars(query)).all())
+    async def _presign(self, key: str, content_type: str, size: int) -> UploadForm:
+        expires_s = self._settings.upload_expires_s
+        if isinstance(self._storage, LocalStorage):
+            # An HMAC over a small document: cheaper than the hop to a thread.
+            return self._storage.presign_upload(key, content_type, size, expires_s)
+        # S3's signer may fetch credentials (an instance role) over the network.
+        return await asyncio.to_thread(
+            self._storage.presign_upload, key, content_type, size, expires_s
+        )
 
     async def get_post_upload(self, upload_id: str, owner_id: str) -> Upload | None:
         """The owner's upload made for a post (not for a task), else None."""
@@ -78,11 +129,7 @@ class UploadService:
                 f"{size} bytes is over the limit of {self._settings.max_upload_bytes} bytes",
             )
 
-    async def _check_slot_count(self, task_id: str) -> None:
-        async with self._sessions() as session:
-            count = await session.scalar(
-                select(func.count()).select_from(Upload).where(Upload.task_id == task_id)
-            )
+    def _check_slot_count(self, count: int) -> None:
         if count >= self._settings.max_uploads_per_task:
             raise Conflict(
                 "too_many_uploads",

@@ -3,6 +3,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from saekdam_backbone.tasks.models import Task
+from saekdam_contracts.tasks import TaskView
+from saekdam_web.paging import MAX_CURSOR_CHARS
 from saekdam_web.ratelimit import rate_limited
 
 from ..deps import CurrentUser, TasksDep
@@ -12,8 +14,13 @@ from ..schemas import SubmitIn, TaskCreated, TaskOut, TaskPage, UploadIn, Upload
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
 
+def as_out(view: TaskView) -> TaskOut:
+    # The view was validated when built; the response adds no field, so no second pass.
+    return TaskOut.model_construct(**dict(view))
+
+
 async def task_out(task: Task, tasks: TaskService) -> TaskOut:
-    return TaskOut(**(await tasks.view(task)).model_dump())
+    return as_out(await tasks.view(task))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -28,13 +35,11 @@ async def list_tasks(
     user: CurrentUser,
     tasks: TasksDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,9}$")] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS)] = None,
 ) -> TaskPage:
     """My tasks, newest first. `cursor` is the opaque value from the previous page."""
-    offset = int(cursor or 0)
-    page = await tasks.list_owned(user.id, limit + 1, offset)
-    items = [await task_out(t, tasks) for t in page[:limit]]
-    return TaskPage(items=items, next_cursor=str(offset + limit) if len(page) > limit else None)
+    views, next_cursor = await tasks.list_page(user.id, limit, cursor)
+    return TaskPage(items=[as_out(v) for v in views], next_cursor=next_cursor)
 
 
 @router.post("/{task_id}/uploads", status_code=status.HTTP_201_CREATED)
