@@ -20,6 +20,7 @@ NORMAL_CLOSURE = 1000
 POLICY_VIOLATION = 1008
 INTERNAL_ERROR = 1011
 TRY_AGAIN_LATER = 1013
+CLOSE_TIMEOUT_S = 2.0
 
 
 class Closing(Exception):
@@ -72,10 +73,13 @@ async def authenticate(ws: WebSocket, authenticator: Authenticator, timeout_s: f
 
 
 async def close_quietly(ws: WebSocket, code: int, reason: str) -> None:
-    """Close unless the other side already went away."""
+    """Close unless the other side already went away. A client that stopped reading cannot
+    take the close frame either: after `CLOSE_TIMEOUT_S` the handler returns anyway and the
+    server drops the connection, instead of holding it until the keepalive gives up."""
     if (
         ws.application_state != WebSocketState.DISCONNECTED
         and ws.client_state != WebSocketState.DISCONNECTED
     ):
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await ws.close(code, reason)
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect, TimeoutError):
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await ws.close(code, reason)

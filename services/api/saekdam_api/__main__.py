@@ -1,4 +1,7 @@
-"""`python -m saekdam_api`: serve the API with uvicorn on HOST:PORT (127.0.0.1:8000)."""
+"""`python -m saekdam_api`: serve the API with uvicorn on HOST:PORT (127.0.0.1:8000).
+
+ACCESS_LOG=true logs every request (off by default: a JSON line per request costs more CPU
+than a cheap request itself; the proxy in front keeps an access log where one is wanted)."""
 
 import os
 
@@ -15,5 +18,14 @@ if __name__ == "__main__":
         ws_ping_timeout=20,
         # Clients send only auth and ping frames; anything bigger is a mistake or an attack.
         ws_max_size=64 * 1024,
+        # Sans-I/O websockets: no tasks of its own per connection. No permessage-deflate:
+        # frames are a few hundred bytes of JSON, and a zlib pair per socket costs ~40 KiB
+        # and a compression per frame per socket.
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
         log_config=None,
+        access_log=os.environ.get("ACCESS_LOG", "false").lower() in ("1", "true", "yes"),
+        # uvloop and httptools are dependencies; named so a missing one fails loudly.
+        loop="uvloop",
+        http="httptools",
     )

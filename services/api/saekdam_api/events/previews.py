@@ -4,6 +4,8 @@ Off until the client sends `{"type": "options", "previews": {...}}`. While on, t
 is recorded as a watcher (the worker makes previews only while someone is), and the newest
 preview of its task is sent at most once per its `every_s`, after any state frame waiting
 to go out. Previews that arrive faster replace each other in the watcher's one-frame slot.
+The forwarding task starts with the first opt-in: most sockets never ask, and at thousands
+of sockets an idle task each is memory for nothing.
 """
 
 import asyncio
@@ -46,6 +48,7 @@ class PreviewStream:
         self.options: PreviewOptions | None = None
         self.sent = 0
         self._refresher: asyncio.Task | None = None
+        self._forwarder: asyncio.Task | None = None
         self._last_sent_at = -float("inf")
 
     async def answer(self, parsed: dict) -> None:
@@ -79,6 +82,8 @@ class PreviewStream:
         await self._register()
         if self._refresher is None:
             self._refresher = asyncio.create_task(self._refresh(), name="preview-watch")
+        if self._forwarder is None:
+            self._forwarder = asyncio.create_task(self.forward(), name="preview-forward")
 
     async def _register(self) -> None:
         try:
@@ -93,8 +98,8 @@ class PreviewStream:
                 await self._register()
 
     async def forward(self) -> None:
-        """Runs for the socket's life: the newest preview, no faster than asked, after any
-        state frame that is waiting."""
+        """Runs from the first opt-in for the socket's life: the newest preview, no faster
+        than asked, after any state frame that is waiting."""
         watcher = self.watcher
         while True:
             await watcher.preview_ready.wait()
@@ -112,19 +117,21 @@ class PreviewStream:
                 continue
             self._last_sent_at = time.monotonic()
             try:
-                await asyncio.wait_for(
-                    self.ws.send_text(frame.model_dump_json()), self.send_timeout_s
-                )
+                async with asyncio.timeout(self.send_timeout_s):
+                    await self.ws.send_text(frame.model_dump_json())
             except TimeoutError:
                 continue  # a client this slow has state frames to worry about first
+            except Exception:  # noqa: BLE001 - the socket is gone; its reader ends it
+                return
             self.sent += 1
 
     async def close(self) -> None:
         """Stop watching: the worker stops making previews once nobody is left."""
-        if self._refresher is not None:
-            self._refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresher
-            self._refresher = None
+        for task in (self._refresher, self._forwarder):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._refresher = self._forwarder = None
         with contextlib.suppress(Exception):
             await self.bus.unwatch(self.task_id, self.watcher_id)

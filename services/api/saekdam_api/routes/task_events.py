@@ -1,14 +1,21 @@
-"""Step 5: the task websocket. Snapshot first, then changes with a higher seq."""
+"""Step 5: the task websocket. Snapshot first, then changes with a higher seq.
+
+One socket costs one task of its own (the follower, sending) besides the one reading client
+frames, and no timer: its quiet resync, queue refresh and send time-out are deadlines the
+hub's watchdog checks (`events/hub.py`). At thousands of sockets the per-socket tasks are
+most of the memory, and a timer (or a `wait_for` task) per frame most of the CPU.
+"""
 
 import asyncio
 import contextlib
 import json
 import logging
-import time
+import math
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from saekdam_backbone.previews import PreviewBus
+from saekdam_backbone.tasks.models import Task
 from saekdam_backbone.tasks.store import TaskStore, task_event
 from saekdam_contracts.events import TaskEvent
 from saekdam_contracts.status import TERMINAL_STATUSES, TaskStatus
@@ -24,7 +31,7 @@ from saekdam_web.websockets import (
 
 from ..domain.queue import QueueService, QueueSpot
 from ..domain.tasks import TaskService
-from ..events.hub import EventHub, Watcher
+from ..events.hub import WAKE, EventHub, Watcher
 from ..events.previews import PreviewStream
 from ..metrics import WEBSOCKETS, WEBSOCKETS_DROPPED
 from ..settings import ApiSettings
@@ -44,29 +51,40 @@ class TaskStream:
         tasks: TaskService,
         settings: ApiSettings,
         queue: QueueService,
+        hub: EventHub,
+        watcher: Watcher,
     ):
         self.ws, self.task_id, self.store, self.tasks = ws, task_id, store, tasks
-        self.settings, self.queue = settings, queue
+        self.settings, self.queue, self.hub, self.watcher = settings, queue, hub, watcher
         self.last_seq = -1
         self.last_status = None
         self.kind: str | None = None
         self.last_spot: QueueSpot | None = None
 
-    async def send(self, event: TaskEvent) -> bool:
-        """Send if newer than what the client has; True once the task is final."""
+    async def send(self, event: TaskEvent, *, dispatched: bool = False) -> bool:
+        """Send if newer than what the client has; True once the task is final.
+        `dispatched`: the hub's event, one object for all watchers, so encoded once."""
         if event.seq > self.last_seq:
             if self.last_seq >= 0 and event.type == "snapshot":
                 kind = "status" if event.status != self.last_status else "progress"
                 event = event.model_copy(update={"type": kind})
-            frame = await self.tasks.public_frame(event)
-            if event.status == TaskStatus.QUEUED:
-                frame |= await self._queue_fields()
-            await self._send_frame(frame)
+            if event.status == TaskStatus.QUEUED:  # the place in the queue is this socket's
+                frame = await self.tasks.public_frame(event) | await self._queue_fields()
+                text = json.dumps(frame)
+            elif dispatched:
+                text = await self.hub.encoded(event, self._encode)
+            else:
+                text = await self._encode(event)
+            await self._send_text(text)
             self.last_seq, self.last_status = event.seq, event.status
         return self.last_status in TERMINAL_STATUSES
 
-    async def snapshot(self) -> bool:
-        task = await self.store.get(self.task_id)
+    async def _encode(self, event: TaskEvent) -> str:
+        return json.dumps(await self.tasks.public_frame(event))
+
+    async def snapshot(self, task: Task | None = None) -> bool:
+        """The row as it is now (`task` if just read), sent if the client lacks it."""
+        task = task or await self.store.get(self.task_id)
         self.kind = task.kind
         return await self.send(task_event(task, "snapshot"))
 
@@ -76,7 +94,7 @@ class TaskStream:
         before = self.last_spot
         fields = await self._queue_fields()
         if fields and self.last_spot != before:
-            await self._send_frame({"type": "queue", "task_id": self.task_id, **fields})
+            await self._send_text(json.dumps({"type": "queue", "task_id": self.task_id, **fields}))
 
     async def _queue_fields(self) -> dict:
         self.last_spot = await self.queue.spot(self.task_id, self.kind)
@@ -84,18 +102,28 @@ class TaskStream:
             return {}
         return {"queue_position": self.last_spot.queue_position, "eta_s": self.last_spot.eta_s}
 
-    async def _send_frame(self, frame: dict) -> None:
+    async def _send_text(self, text: str) -> None:
+        """A send waits only while this socket's own write buffer is full; past
+        `ws_send_timeout_s` the watchdog cancels it and the socket is closed 1013."""
+        watcher = self.watcher
+        watcher.sender = asyncio.current_task()
+        watcher.send_deadline = asyncio.get_running_loop().time() + self.settings.ws_send_timeout_s
         try:
-            await asyncio.wait_for(
-                self.ws.send_text(json.dumps(frame)), self.settings.ws_send_timeout_s
-            )
-        except TimeoutError as exc:
-            raise Closing(TRY_AGAIN_LATER, "client is not reading") from exc
+            await self.ws.send_text(text)
+        except asyncio.CancelledError:
+            if watcher.stalled:
+                watcher.sender.uncancel()
+                raise Closing(TRY_AGAIN_LATER, "client is not reading") from None
+            raise
+        finally:
+            watcher.send_deadline = math.inf
 
-    async def follow(self, watcher: Watcher) -> None:
+    async def follow(self) -> None:
         """After the first snapshot: changes as they come, resyncing from the row if quiet;
         while QUEUED, the place in the queue about once every `queue_refresh_s`."""
-        quiet_since = time.monotonic()
+        watcher, settings = self.watcher, self.settings
+        loop = asyncio.get_running_loop()
+        quiet_since = loop.time()
         while True:
             if watcher.overflowed.is_set():
                 WEBSOCKETS_DROPPED.inc()
@@ -104,22 +132,24 @@ class TaskStream:
                 watcher.resync.clear()
                 if await self.snapshot():
                     return
-            timeout = self.settings.ws_resync_s - (time.monotonic() - quiet_since)
-            if self.last_status == TaskStatus.QUEUED:
-                timeout = min(timeout, self.settings.queue_refresh_s)
-            try:
-                event = await asyncio.wait_for(watcher.queue.get(), max(timeout, 0.01))
-            except TimeoutError:
-                if time.monotonic() - quiet_since < self.settings.ws_resync_s:
+            if watcher.due:
+                watcher.due = False
+                if loop.time() - quiet_since >= settings.ws_resync_s:
+                    # Quiet for a while: a publish may have been lost, so check the row itself.
+                    quiet_since = loop.time()
+                    if await self.snapshot():
+                        return
+                elif self.last_status == TaskStatus.QUEUED:
                     await self.send_queue_update()
-                    continue
-                # Quiet for a while: a publish may have been lost, so check the row itself.
-                quiet_since = time.monotonic()
-                if await self.snapshot():
-                    return
+            due_at = quiet_since + settings.ws_resync_s
+            if self.last_status == TaskStatus.QUEUED:
+                due_at = min(due_at, loop.time() + settings.queue_refresh_s)
+            watcher.due_at = due_at
+            event = await watcher.queue.get()
+            if event is WAKE:
                 continue
-            quiet_since = time.monotonic()
-            if await self.send(event):
+            quiet_since = loop.time()
+            if await self.send(event, dispatched=True):
                 return
 
 
@@ -161,21 +191,25 @@ async def task_events(ws: WebSocket, task_id: str) -> None:
     background: list[asyncio.Task] = []
     try:
         user = await authenticate(ws, state.authenticator, settings.ws_auth_timeout_s)
-        user_id = user.id
         store: TaskStore = state.store
-        if await store.get_owned(task_id, user_id) is None:
-            raise Closing(POLICY_VIOLATION, "task not found")
         hub: EventHub = state.hub
         with hub.watch(task_id, settings.ws_queue_size) as watcher:
-            stream = TaskStream(ws, task_id, store, state.tasks, settings, state.queue_status)
+            # Watching first, then one read serves both the owner check and the snapshot:
+            # nothing published in between is missed, nothing is sent to a stranger.
+            task = await store.get(task_id)
+            if task is None or task.owner_id != user.id:
+                raise Closing(POLICY_VIOLATION, "task not found")
+            stream = TaskStream(
+                ws, task_id, store, state.tasks, settings, state.queue_status, hub, watcher
+            )
             # The snapshot goes out before anything else, a pong included.
             previews = PreviewStream(
                 ws, task_id, watcher, PreviewBus(state.redis), settings.ws_send_timeout_s
             )
-            if not await stream.snapshot():
+            if not await stream.snapshot(task):
                 reader = asyncio.create_task(_answer_client_frames(ws, previews))
-                follower = asyncio.create_task(stream.follow(watcher))
-                background += [reader, follower, asyncio.create_task(previews.forward())]
+                follower = asyncio.create_task(stream.follow())
+                background += [reader, follower]
                 try:
                     await asyncio.wait(background, return_when=asyncio.FIRST_COMPLETED)
                 finally:
