@@ -39,14 +39,19 @@ class EventPublisher:
         # websockets resync from the row (see the API's event hub).
         if event is None:
             return
-        await self._redis.publish(self._channel, event.model_dump_json())
-        if event.type == "status" and event.status in NEWSWORTHY:
-            await self._redis.xadd(
+        if not (event.type == "status" and event.status in NEWSWORTHY):
+            await self._redis.publish(self._channel, event.model_dump_json())
+            return
+        # One round trip for both (not a transaction: each is fine without the other).
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.publish(self._channel, event.model_dump_json())
+            pipe.xadd(
                 TASK_NEWS_STREAM,
                 TaskNews(task_id=event.task_id, status=event.status, seq=event.seq).to_fields(),
                 maxlen=NEWS_MAXLEN,
                 approximate=True,
             )
+            await pipe.execute()
 
     async def request_dispatch(self) -> None:
         """Wake the fair dispatchers: a submit just queued something."""

@@ -84,8 +84,9 @@ class NewsReader:
                 break
         return taken
 
-    async def ack(self, entry_id: str) -> None:
-        await self._redis.xack(TASK_NEWS_STREAM, self._group, entry_id)
+    async def ack(self, *entry_ids: str) -> None:
+        if entry_ids:
+            await self._redis.xack(TASK_NEWS_STREAM, self._group, *entry_ids)
 
     async def forget_departed(self, idle_ms: int) -> None:
         """Drop readers (workers that are gone) with nothing pending, idle that long."""

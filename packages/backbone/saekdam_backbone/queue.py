@@ -52,6 +52,18 @@ class JobQueue:
         )
         return _text(message_id)
 
+    async def enqueue_many(self, messages: list[JobMessage]) -> list[str]:
+        """Several at once, in order, in one round trip; their message ids."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for message in messages:
+                pipe.xadd(
+                    stream_for(message.kind),
+                    message.to_fields(),
+                    maxlen=STREAM_MAXLEN,
+                    approximate=True,
+                )
+            return [_text(message_id) for message_id in await pipe.execute()]
+
     async def length(self, kind: str) -> int:
         """Messages on the kind's stream, delivered or not (acknowledged ones are deleted)."""
         return int(await self._redis.xlen(stream_for(kind)))

@@ -108,10 +108,15 @@ class Dispatcher:
             return 0
         order = start_order(waiting, await self._turns.last(kind))
         chosen = [w for w in order if not w.dispatched][:free]
-        for task in chosen:
-            message_id = await self._queue.enqueue(JobMessage(task_id=task.task_id, kind=kind))
-            await self._store.mark_enqueued(task.task_id, message_id)
-            await self._turns.take(kind, task.owner_id)
+        # Stream first, then the marks: a crash between leaves a task on the stream that
+        # looks undispatched, put on again later; a claim is fenced, so that is harmless.
+        ids = await self._queue.enqueue_many(
+            [JobMessage(task_id=task.task_id, kind=kind) for task in chosen]
+        )
+        await self._store.mark_all_enqueued(
+            [(task.task_id, message_id) for task, message_id in zip(chosen, ids, strict=True)]
+        )
+        await self._turns.take(kind, *(task.owner_id for task in chosen))
         return len(chosen)
 
     async def _workers(self, kind: str) -> int:

@@ -58,6 +58,18 @@ class WebhookStore:
         async with self._sessions() as session:
             return await session.get(Task, task_id)
 
+    async def with_endpoints(self, task_ids: list[str]) -> set[str]:
+        """Which of the tasks belong to someone with an enabled endpoint: one query for a
+        batch of news, so the common case (nobody has webhooks) costs no more."""
+        query = (
+            select(Task.id)
+            .join(WebhookEndpoint, WebhookEndpoint.owner_id == Task.owner_id)
+            .where(Task.id.in_(task_ids), WebhookEndpoint.disabled_at.is_(None))
+            .distinct()
+        )
+        async with self._sessions() as session:
+            return set((await session.scalars(query)).all())
+
     async def endpoints_for(self, owner_id: str, event_type: str) -> list[WebhookEndpoint]:
         query = select(WebhookEndpoint).where(
             WebhookEndpoint.owner_id == owner_id, WebhookEndpoint.disabled_at.is_(None)
