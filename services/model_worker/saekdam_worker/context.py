@@ -70,6 +70,11 @@ class JobContext:
         self._progress = 0.0
         self.last_update: ProgressUpdate | None = None
 
+    def bind(self, attempt: int, report: Callable[[ProgressUpdate], None]) -> None:
+        """For a job prepared before it was claimed: the attempt its claim got, and where
+        its progress goes from now on (before the claim there was nowhere to write it)."""
+        self.attempt, self._report = attempt, report
+
     # -- stages and progress -------------------------------------------------------------
 
     def plan(self, **weights: float) -> None:

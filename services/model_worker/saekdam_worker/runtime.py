@@ -1,12 +1,12 @@
 """The worker loop: take a message, claim its task, run the handler, write the outcome.
 
-One job at a time on the pipeline (one pipeline per process, one thread for it), but the
-jobs on either side overlap it so the GPU never waits on the CPU: while job N runs, job
-N+1 is claimed (its lease held and renewed like a running job's) and its inputs prepared on
-another thread, and job N-1's results are encoded, stored and written. At most
-`prefetch_jobs` jobs wait claimed for the pipeline, so a claim never sits long enough to
-matter to other workers, and a worker killed mid-prefetch loses nothing: its leases lapse
-and the jobs are reclaimed like any dead worker's.
+One job at a time on the pipeline (one pipeline per process, one thread for it), but with
+`prefetch_jobs` > 0 the jobs on either side overlap it so the GPU never waits on the CPU:
+while job N runs, job N+1's inputs are prepared on another thread, and job N-1's results
+are encoded, stored and written on a third. A prefetched job is not claimed until it holds
+the pipeline: its task stays QUEUED and uncharged while it waits (only its stream message,
+kept touched, says this worker has it), so a worker killed meanwhile costs it no attempt;
+the message is reclaimed like any dead worker's and the job runs elsewhere as attempt 1.
 
 Every write is fenced by the attempt number in the task store, so a worker that was
 paused or cut off can never overwrite what the attempt after it did.
@@ -48,25 +48,47 @@ from .settings import WorkerSettings
 log = logging.getLogger(__name__)
 
 
-class RunningJob:
-    def __init__(self, delivery: Delivery, claim: Claim):
-        self.delivery = delivery
-        self.task = claim.task
-        self.attempt = claim.task.attempt
+class _Stoppable:
+    def __init__(self):
         # Set when the job must stop: cancelled, lease lost, or shutting down.
         self.stop = threading.Event()
         self.halted = asyncio.Event()  # the same, for the event loop to wait on
+        self.holds_pipeline = False
+
+    def halt(self) -> None:
+        """Stop the job (from the event loop): its thread sees `stop`, the loop `halted`."""
+        self.stop.set()
+        self.halted.set()
+
+
+class Ahead(_Stoppable):
+    """A job prepared before its claim (prefetch). Its task is still QUEUED and uncharged;
+    once `prepared` is set and it holds the pipeline, it is claimed and runs."""
+
+    def __init__(self, task_id: str):
+        super().__init__()
+        self.task_id = task_id
+        self.ctx: JobContext | None = None
+        self.prepared = None
+
+
+class RunningJob(_Stoppable):
+    def __init__(self, delivery: Delivery, claim: Claim, ahead: Ahead | None = None):
+        super().__init__()
+        self.delivery = delivery
+        self.task = claim.task
+        self.attempt = claim.task.attempt
+        # Prepared before its claim, already holding the pipeline (see `Ahead`).
+        self.ahead = ahead
+        if ahead is not None:
+            self.stop, self.halted = ahead.stop, ahead.halted  # its context watches these
+            self.holds_pipeline, ahead.holds_pipeline = ahead.holds_pipeline, False
         self.released_for_shutdown = False
         self.ctx: JobContext | None = None
         # "waiting" (claimed, being prepared or waiting for the pipeline), "running" (on
         # the pipeline) or "finishing" (results being stored and written).
         self.phase = "waiting"
         self.turn_began: float | None = None
-
-    def halt(self) -> None:
-        """Stop the job (from the event loop): its thread sees `stop`, the loop `halted`."""
-        self.stop.set()
-        self.halted.set()
 
     @property
     def where(self) -> str:
@@ -108,9 +130,9 @@ class Worker:
         self._preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
         self._finisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finish")
         self._pipeline = asyncio.Lock()
-        # Claimed jobs not yet on the pipeline; and every job in flight (waiting, running,
-        # finishing), so a slow finish holds back claims instead of piling up results.
-        # prefetch_jobs=0: one job in flight, so the next is claimed after this one's outcome.
+        # Jobs read but not yet on the pipeline; and every job in flight (waiting, running,
+        # finishing), so a slow finish holds back reads instead of piling up results.
+        # prefetch_jobs=0: one job in flight, so the next is read after this one's outcome.
         waiting = max(settings.prefetch_jobs, 1)
         self._waiting_room = asyncio.Semaphore(waiting)
         self._in_flight_room = asyncio.Semaphore(waiting + 2 if settings.prefetch_jobs else 1)
@@ -119,6 +141,7 @@ class Worker:
         self._previews = previews
         self._stopping = asyncio.Event()
         self._jobs: dict[str, RunningJob] = {}
+        self._ahead: dict[str, Ahead] = {}
         self._handling: set[asyncio.Task] = set()
         self._background: set[asyncio.Task] = set()
         self._last_reclaim = 0.0
@@ -186,6 +209,8 @@ class Worker:
         if self._stopping.is_set():
             return
         self._stopping.set()
+        for ahead in list(self._ahead.values()):
+            ahead.halt()  # unclaimed: handed back to the stream by its handler
         for job in list(self._jobs.values()):
             if job.phase == "waiting":
                 self._release_for_shutdown(job)
@@ -200,10 +225,13 @@ class Worker:
             job.released_for_shutdown = True
             job.halt()
 
-    async def _hand_back(self, delivery: Delivery) -> None:
-        """Read just as we were told to stop: put it back for another worker, at once."""
+    async def _hand_back(self, delivery: Delivery, *, mark: bool = False) -> None:
+        """Read just as we were told to stop: put it back for another worker, at once.
+        `mark`: the task is known QUEUED for this message, so record the new one."""
         if delivery.message is not None:
-            await self._queue.enqueue(delivery.message)
+            message_id = await self._queue.enqueue(delivery.message)
+            if mark:
+                await self._store.mark_enqueued(delivery.message.task_id, message_id)
         await self._queue.ack(delivery)
 
     async def _next_deliveries(self) -> list[Delivery]:
@@ -220,9 +248,9 @@ class Worker:
 
     async def _hear_cancels(self) -> None:
         async for task_id in self._cancels:
-            job = self._jobs.get(task_id)
+            job = self._jobs.get(task_id) or self._ahead.get(task_id)
             if job is not None:
-                log.info("cancel requested", extra=job.log_extra)
+                log.info("cancel requested", extra={"task_id": task_id})
                 job.halt()
 
     async def _reconcile_forever(self) -> None:
@@ -254,7 +282,21 @@ class Worker:
             await self._queue.dead_letter(delivery, "malformed_message")
             await self._queue.ack(delivery)
             return
-        outcome = await self._store.claim(message.task_id, self.worker_id, self._settings.lease_s)
+        ahead = None
+        if self._settings.prefetch_jobs:
+            ahead = await self._prepare_ahead(delivery, waiting_place)
+            if ahead is _HANDED_BACK:
+                return
+        try:
+            outcome = await self._store.claim(
+                message.task_id, self.worker_id, self._settings.lease_s
+            )
+        except BaseException:
+            if ahead is not None:
+                self._leave_pipeline(ahead)
+            raise
+        if ahead is not None and not isinstance(outcome, Claim):
+            self._leave_pipeline(ahead)  # cancelled or taken meanwhile: the next job's turn
         if isinstance(outcome, Exhausted):
             await self._publisher.publish(outcome.event)
             await self._queue.dead_letter(delivery, "max_attempts_exceeded")
@@ -267,13 +309,14 @@ class Worker:
         await self._publisher.publish(outcome.event)
         if self._dispatcher is not None:
             self._dispatcher.wake()  # a place on the stream just freed up
-        job = RunningJob(delivery, outcome)
+        job = RunningJob(delivery, outcome, ahead)
         self._jobs[job.task.id] = job
         if self._stopping.is_set():  # claimed just as we were told to stop
             self._release_for_shutdown(job)
         try:
             await self._run(job, waiting_place)
         finally:
+            self._leave_pipeline(job)  # if it never got as far as its run
             del self._jobs[job.task.id]
 
     async def _record_wait(self, task) -> None:
@@ -329,16 +372,12 @@ class Worker:
                 handler, params = self._resolve(task.kind, task.params)
                 if job.attempt > 1:
                     await self._remove_earlier_results(task.id, job.attempt)
-                ctx = job.ctx = JobContext(
-                    task_id=task.id,
-                    attempt=job.attempt,
-                    inputs=[InputRef(**item) for item in task.inputs or []],
-                    storage=self._storage,
-                    report=relay.submit,
-                    cancelled=job.stop,
-                    models=self._models,
-                    previews=tap,
-                )
+                if job.ahead is not None:
+                    ctx = job.ctx = job.ahead.ctx
+                    ctx.bind(job.attempt, relay.submit)
+                    ctx.previews = tap
+                else:
+                    ctx = job.ctx = self._context(task, job.attempt, relay.submit, job.stop, tap)
                 results = await self._stages(job, handler, ctx, params, waiting_place)
             finally:
                 await relay.close()
@@ -359,6 +398,67 @@ class Worker:
                 job, "internal_error", "the job failed unexpectedly; it was retried"
             )
 
+    def _context(self, task, attempt: int, report, stop: threading.Event, previews=None):
+        return JobContext(
+            task_id=task.id,
+            attempt=attempt,
+            inputs=[InputRef(**item) for item in task.inputs or []],
+            storage=self._storage,
+            report=report,
+            cancelled=stop,
+            models=self._models,
+            previews=previews,
+        )
+
+    async def _prepare_ahead(self, delivery: Delivery, waiting_place: "_Place"):
+        """Prepare a QUEUED task's job without claiming it, then wait for the pipeline.
+
+        Returns the `Ahead`, holding the pipeline, to be claimed now; None when there is
+        nothing to do ahead (not QUEUED, a bad job, a failed or cancelled prepare: the
+        claim then decides, and a failure is prepared again and reported under an attempt);
+        `_HANDED_BACK` when stopping gave the message back to the stream."""
+        task = await self._store.get(delivery.message.task_id)
+        if task is None or task.status != TaskStatus.QUEUED:
+            return None
+        try:
+            handler, params = self._resolve(task.kind, task.params)
+        except JobError:
+            return None
+        ahead = self._ahead[task.id] = Ahead(task.id)
+        # Its attempt as the claim will most likely number it; the claim's own is bound later.
+        ahead.ctx = self._context(task, task.attempt + 1, _drop_progress, ahead.stop)
+        toucher = asyncio.create_task(self._keep_touched(delivery), name="message-toucher")
+        try:
+            try:
+                ahead.prepared = await self._timed(
+                    task.kind, "prepare", self._preparer, handler.prepare, ahead.ctx, params
+                )
+            except Exception:  # noqa: BLE001 - prepared again under the claim, reported there
+                ahead.prepared = None
+            queued_at = time.monotonic()
+            if ahead.prepared is None or not await self._turn_on_pipeline(ahead):
+                if self._stopping.is_set():
+                    await self._hand_back(delivery, mark=True)
+                    return _HANDED_BACK
+                return None
+            JOB_STAGE_SECONDS.labels(task.kind, "wait").observe(time.monotonic() - queued_at)
+            waiting_place.give_back()  # the next job may be read and prepared now
+            return ahead
+        finally:
+            toucher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await toucher
+            del self._ahead[task.id]
+
+    async def _keep_touched(self, delivery: Delivery) -> None:
+        """While a job waits unclaimed, keep its message from looking abandoned."""
+        while True:
+            await asyncio.sleep(self._settings.lease_s / 3)
+            try:
+                await self._queue.touch(self.worker_id, delivery)
+            except Exception:  # noqa: BLE001 - keep trying; if it persists it is reclaimed
+                log.warning("message touch failed", extra={"worker_id": self.worker_id})
+
     async def _remove_earlier_results(self, task_id: str, attempt: int) -> None:
         """What earlier, dead attempts stored is not a result of this task. Only their own
         prefixes: a later attempt's stays, should this one turn out to be the zombie."""
@@ -371,13 +471,18 @@ class Worker:
         """prepare (its own thread) -> run (the pipeline's thread, one job at a time) ->
         finish (its own thread), each timed; a job stopped before its turn never runs."""
         kind = job.task.kind
-        prepared = await self._timed(kind, "prepare", self._preparer, handler.prepare, ctx, params)
-        queued_at = time.monotonic()
-        if not await self._turn_on_pipeline(job):
-            raise JobAbandoned("stopped before its turn on the pipeline")
-        try:
+        if job.ahead is not None:  # prepared before its claim, and holding the pipeline
+            prepared = job.ahead.prepared
+        else:
+            prepared = await self._timed(
+                kind, "prepare", self._preparer, handler.prepare, ctx, params
+            )
+            queued_at = time.monotonic()
+            if not await self._turn_on_pipeline(job):
+                raise JobAbandoned("stopped before its turn on the pipeline")
             JOB_STAGE_SECONDS.labels(kind, "wait").observe(time.monotonic() - queued_at)
-            waiting_place.give_back()  # the next job may be claimed and prepared now
+        try:
+            waiting_place.give_back()  # the next job may be read and prepared now
             job.phase, job.turn_began = "running", time.monotonic()
             _spawn(self._record_wait(job.task), self._background)
             output = await self._timed(kind, "run", self._executor, handler.run, ctx, prepared)
@@ -385,10 +490,10 @@ class Worker:
             if job.turn_began is not None:
                 PIPELINE_BUSY.inc(time.monotonic() - job.turn_began)
             job.phase = "finishing"
-            self._pipeline.release()
+            self._leave_pipeline(job)
         return await self._timed(kind, "finish", self._finisher, handler.finish, ctx, output)
 
-    async def _turn_on_pipeline(self, job: RunningJob) -> bool:
+    async def _turn_on_pipeline(self, job: "RunningJob | Ahead") -> bool:
         """Wait for the pipeline, holding it on True; False if the job was stopped first
         (cancelled, or given back on shutdown), which must not wait for the running job."""
         if job.halted.is_set():
@@ -405,10 +510,16 @@ class Worker:
                 await acquiring
         if acquiring.cancelled():
             return False
+        job.holds_pipeline = True
         if job.halted.is_set():  # both at once: the stop wins
-            self._pipeline.release()
+            self._leave_pipeline(job)
             return False
         return True
+
+    def _leave_pipeline(self, job: "RunningJob | Ahead") -> None:
+        if job.holds_pipeline:
+            job.holds_pipeline = False
+            self._pipeline.release()
 
     @staticmethod
     async def _timed(kind: str, stage: str, executor, fn, *args):
@@ -514,6 +625,13 @@ class _Place:
         if self._room is not None:
             self._room.release()
             self._room = None
+
+
+_HANDED_BACK = object()  # `_prepare_ahead`: the message went back to the stream
+
+
+def _drop_progress(_update: ProgressUpdate) -> None:
+    """Progress of a job not yet claimed: there is no attempt to write it under."""
 
 
 def _spawn(coro, keep: set[asyncio.Task]) -> None:

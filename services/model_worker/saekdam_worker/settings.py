@@ -33,11 +33,10 @@ class WorkerSettings(BackboneSettings):
     # the database for their turn), and how often the dispatcher looks without a wake-up.
     dispatch_depth: int = Field(default=1, ge=1, le=100)
     dispatch_interval_s: float = Field(default=0.2, gt=0)
-    # Jobs claimed ahead and prepared while another holds the pipeline (their leases kept),
-    # the last one finished meanwhile. 0: one job at a time, claim to outcome. Off by
-    # default for now: a job that kills its worker takes the jobs beside it down too (they
-    # are reclaimed on a second attempt), which a poison job must not do to others.
-    prefetch_jobs: int = Field(default=0, ge=0, le=4)
+    # Jobs read ahead and prepared while another holds the pipeline, the last one finished
+    # meanwhile. They are claimed only on their turn, so a worker killed while they wait
+    # charges them no attempt. 0: one job at a time, read to outcome.
+    prefetch_jobs: int = Field(default=1, ge=0, le=4)
     # Progress is written at most this often (the newest update wins; a job shorter than
     # this writes none, only its outcome). 0: every update, coalesced while a write is in
     # flight; a client watching a short job sees its steps.

@@ -1,6 +1,7 @@
-"""The worker runtime in process, on real Redis and SQLite: the next job is claimed and
-prepared while one runs (its lease kept), results are finished while the next runs, the
-pipeline runs one job at a time, and a stop gives a prefetched job back at once."""
+"""The worker runtime in process, on real Redis and SQLite: the next job is prepared while
+one runs but claimed only on its turn (its message kept meanwhile), results are finished
+while the next runs, the pipeline runs one job at a time, and a stop, a cancel or another
+worker's claim of a prefetched job neither runs it nor stalls the pipeline."""
 
 import asyncio
 import secrets
@@ -107,12 +108,13 @@ def script(monkeypatch) -> Script:
     return script
 
 
-async def _no_cancels():
-    await asyncio.Event().wait()
-    yield ""  # never reached
+async def _cancels_from(queue: asyncio.Queue):
+    """The cancel broadcasts a worker hears: task ids put on `queue`."""
+    while True:
+        yield await queue.get()
 
 
-def _worker(parts: Parts, **overrides) -> Worker:
+def _worker(parts: Parts, cancels: asyncio.Queue | None = None, **overrides) -> Worker:
     settings = WorkerSettings(
         worker_id=f"w-{secrets.token_hex(3)}",
         worker_kinds=[KIND],
@@ -138,7 +140,7 @@ def _worker(parts: Parts, **overrides) -> Worker:
         EventPublisher(parts.redis),
         parts.storage,
         reconciler,
-        _no_cancels(),
+        _cancels_from(cancels or asyncio.Queue()),
     )
 
 
@@ -153,32 +155,33 @@ async def _until(event: threading.Event) -> None:
     assert await asyncio.to_thread(event.wait, WAIT_S), "timed out"
 
 
-async def _until_status(parts: Parts, task_id: str, status: TaskStatus):
+async def _until_task(parts: Parts, task_id: str, predicate):
     async with asyncio.timeout(WAIT_S):
         while True:
             task = await parts.store.get(task_id)
-            if task.status == status:
+            if predicate(task):
                 return task
             await asyncio.sleep(0.05)
 
 
-async def test_the_next_job_is_claimed_and_prepared_while_one_runs_and_keeps_its_lease(
-    parts, script
-):
+async def _until_status(parts: Parts, task_id: str, status: TaskStatus):
+    return await _until_task(parts, task_id, lambda task: task.status == status)
+
+
+async def test_the_next_job_is_prepared_while_one_runs_and_claimed_only_on_its_turn(parts, script):
     first, second = await _queued(parts), await _queued(parts)
     script.gate(first, "run")  # the first job holds the pipeline until released
     worker = _worker(parts)
     running = asyncio.create_task(worker.run())
     try:
         await _until(script.reached_event(second, "prepare"))
-        claimed = await parts.store.get(second)
-        assert claimed.status == TaskStatus.INPROGRESS and claimed.attempt == 1
-
-        # Several leases long: the prefetched job's lease is renewed, so nobody takes it.
+        # Several leases long: still QUEUED and uncharged, and its message (like the running
+        # job's) is kept touched, so another worker finds nothing to take over.
         await asyncio.sleep(LEASE_S * 3)
-        assert await parts.store.claim(second, "another-worker", LEASE_S) is None
-        held = await parts.store.get(second)
-        assert held.attempt == 1 and held.worker_id == claimed.worker_id
+        waiting = await parts.store.get(second)
+        assert waiting.status == TaskStatus.QUEUED
+        assert waiting.attempt == 0 and waiting.charged_attempts == 0
+        assert await parts.queue.reclaim("another-worker", [KIND], int(LEASE_S * 1000)) == []
         assert not script.reached_event(second, "run").is_set()
 
         script.gate(first, "run").set()
@@ -190,6 +193,38 @@ async def test_the_next_job_is_claimed_and_prepared_while_one_runs_and_keeps_its
     assert [task.attempt for task in done] == [1, 1]
     # One job at a time on the pipeline: the second ran after the first's run ended.
     assert script.times(second, "run") >= script.times(first, "run-end")
+    # Prepared once, ahead of its claim: the claim did not prepare it again.
+    assert [p for tid, p, _ in script.log if tid == second].count("prepare") == 1
+
+
+async def test_a_prefetched_job_cancelled_or_taken_meanwhile_never_runs_here_and_frees_the_turn(
+    parts, script
+):
+    first, cancelled = await _queued(parts), await _queued(parts)
+    script.gate(first, "run")
+    cancels = asyncio.Queue()
+    worker = _worker(parts, cancels)
+    running = asyncio.create_task(worker.run())
+    try:
+        await _until(script.reached_event(cancelled, "prepare"))
+        assert await parts.store.cancel(cancelled, parts.owner) is not None
+        await cancels.put(cancelled)  # the API's broadcast
+        taken = await _queued(parts)
+        await _until(script.reached_event(taken, "prepare"))
+        # Another worker claims it (its own message, say) while this one holds it prepared.
+        assert await parts.store.claim(taken, "another-worker", 60) is not None
+        script.gate(first, "run").set()
+        await _until_status(parts, first, TaskStatus.COMPLETED)
+        # The pipeline was given up both times: a later job still runs.
+        later = await _queued(parts)
+        await _until_status(parts, later, TaskStatus.COMPLETED)
+    finally:
+        script.gate(first, "run").set()
+        worker.request_stop()
+        await asyncio.wait_for(running, WAIT_S)
+    assert not script.reached_event(cancelled, "run").is_set()
+    assert not script.reached_event(taken, "run").is_set()
+    assert (await parts.store.get(taken)).worker_id == "another-worker"
 
 
 async def test_a_jobs_results_are_finished_while_the_next_job_runs(parts, script):
@@ -220,9 +255,12 @@ async def test_a_stop_gives_the_prefetched_job_back_at_once_and_lets_the_running
     try:
         await _until(script.reached_event(second, "prepare"))
         worker.request_stop()
-        released = await _until_status(parts, second, TaskStatus.QUEUED)
-        # Given back uncharged, and on the stream again for another worker.
-        assert released.charged_attempts == 0 and released.stage == "released"
+        # Never claimed, so nothing to release: still QUEUED, uncharged, and on the stream
+        # again for another worker.
+        released = await _until_task(parts, second, lambda task: task.enqueued_id is not None)
+        assert released.status == TaskStatus.QUEUED
+        assert released.attempt == 0 and released.charged_attempts == 0
+        assert await parts.queue.contains(KIND, released.enqueued_id)
         assert (await parts.store.get(first)).status == TaskStatus.INPROGRESS
         holding.set()
         await _until_status(parts, first, TaskStatus.COMPLETED)
@@ -230,4 +268,3 @@ async def test_a_stop_gives_the_prefetched_job_back_at_once_and_lets_the_running
         holding.set()
         await asyncio.wait_for(running, WAIT_S)
     assert not script.reached_event(second, "run").is_set()
-    assert (await parts.store.get(second)).enqueued_id is not None
