@@ -15,7 +15,9 @@ from infra.processes import REPO
 
 from . import (
     board_listing,
+    http_capacity,
     mural_overhead,
+    pipeline_idle,
     posture_frames,
     preview_cost,
     queue_throughput,
@@ -64,33 +66,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         default=8,
         help="concurrent producers submitting/enqueueing (default 8)",
     )
-    parser.add_argument("--ws-clients", type=int, default=1000)
-    parser.add_argument(
-        "--ws-tasks",
-        type=int,
-        default=100,
-        help="tasks the websocket clients watch (default 100: 10 per task)",
-    )
-    parser.add_argument(
-        "--ws-rounds",
-        type=int,
-        default=12,
-        help="measured steady rounds: one event per task per round",
-    )
-    parser.add_argument("--ws-warmup-rounds", type=int, default=2)
-    parser.add_argument(
-        "--ws-period-ms",
-        type=float,
-        default=250.0,
-        help="steady: each task gets an event this often, tasks staggered",
-    )
-    parser.add_argument(
-        "--ws-burst-rounds",
-        type=int,
-        default=5,
-        help="burst: every task's event at once (0 to skip)",
-    )
-    parser.add_argument("--ws-burst-period-ms", type=float, default=500.0)
+    ws_latency.add_arguments(parser)
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL run")
     parser.add_argument(
         "--no-mural",
@@ -140,6 +116,32 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         default=board_listing.REPEAT,
         help=f"timed requests per board request kind (default {board_listing.REPEAT})",
     )
+    parser.add_argument(
+        "--no-http",
+        action="store_true",
+        help="skip the HTTP capacity of one API process with wrk (alone: python -m "
+        "bench.http_capacity)",
+    )
+    parser.add_argument(
+        "--http-duration",
+        type=int,
+        default=http_capacity.DURATION_S,
+        help=f"seconds per wrk run (default {http_capacity.DURATION_S})",
+    )
+    parser.add_argument(
+        "--no-idle",
+        action="store_true",
+        help="skip the pipeline idle time between back-to-back 12 MP mural jobs",
+    )
+    parser.add_argument("--idle-jobs", type=int, default=4, help="mural jobs each way")
+    parser.add_argument("--idle-steps", type=int, default=8, help="denoising steps a job")
+    parser.add_argument(
+        "--idle-step-s",
+        type=float,
+        default=0.75,
+        help="seconds a denoising step takes (default 0.75: 6 s a job, about what 30 steps "
+        "of SD 1.5 at 768 px take on a mid-range GPU)",
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT)
     return parser.parse_args(argv)
 
@@ -148,11 +150,11 @@ def main(argv: list[str]) -> dict:
     args = _parse(argv)
     began = time.perf_counter()
     soft, hard = raise_fd_limit()
-    needed = args.ws_clients + 200
+    needed = max(args.ws_clients) + 200
     if soft < needed:
         raise SystemExit(
             f"RLIMIT_NOFILE {soft} (hard {hard}) is too low for "
-            f"{args.ws_clients} websockets; raise it to at least {needed}"
+            f"{max(args.ws_clients)} websockets; raise it to at least {needed}"
         )
     report: dict = {
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -179,20 +181,10 @@ def main(argv: list[str]) -> dict:
                     system.base_url, bench.redis_url, args.jobs, args.concurrency, args.repeat
                 )
             )
-            step(f"websockets: 1 client, then {args.ws_clients} clients on {args.ws_tasks} tasks")
+            counts = ", ".join(str(n) for n in sorted(args.ws_clients, reverse=True))
+            step(f"websockets: 1 client, then {counts} clients, {args.ws_clients_per_task} a task")
             report["websocket"] = _run(
-                ws_latency.run(
-                    system.base_url,
-                    bench.redis_url,
-                    clients=args.ws_clients,
-                    tasks=args.ws_tasks,
-                    rounds=args.ws_rounds,
-                    warmup_rounds=args.ws_warmup_rounds,
-                    period_s=args.ws_period_ms / 1000,
-                    burst_rounds=args.ws_burst_rounds,
-                    burst_period_s=args.ws_burst_period_ms / 1000,
-                    api_pid=system.api.pid,
-                )
+                ws_latency.run_from_args(args, system.base_url, bench.redis_url, system.api.pid)
             )
 
         step("SQLite system, QUEUE_ORDER=fifo (no fair turns): API + 1 worker")
@@ -249,10 +241,32 @@ def main(argv: list[str]) -> dict:
                 bench, args.board_repeat, not args.no_postgres, step, _run
             )
 
+        if args.no_http:
+            report["http"] = {"skipped": "--no-http"}
+        else:
+            report["http"] = http_capacity.run(
+                bench, args.http_duration, postgres=not args.no_postgres, log=step
+            )
+
         if args.no_mural:
             report["mural"] = {"skipped": "--no-mural"}
         else:
             report["mural"] = _mural_overhead(bench, args)
+
+        if args.no_idle:
+            report["idle"] = {"skipped": "--no-idle"}
+        else:
+            step("pipeline idle: tiny models, 12 MP murals back to back")
+            idle_models = mural_overhead.build_models(bench.tmp / "tiny-models-idle")
+            report["idle"] = pipeline_idle.run(
+                bench.tmp / "idle",
+                idle_models,
+                bench.redis_db(4),
+                jobs=args.idle_jobs,
+                steps=args.idle_steps,
+                step_s=args.idle_step_s,
+                log=step,
+            )
 
         if args.no_previews:
             report["previews"] = {"skipped": "--no-previews"}
@@ -279,7 +293,14 @@ def main(argv: list[str]) -> dict:
             ours["ratio_vs_arq_fast_poll"] = round(
                 ours["jobs_per_s"] / queue["arq_fast_poll"]["jobs_per_s"], 3
             )
-    report["notes"] = [*NOTES, board_listing.NOTE, preview_cost.NOTE]
+    report["notes"] = [
+        *NOTES,
+        ws_latency.NOTE,
+        board_listing.NOTE,
+        preview_cost.NOTE,
+        http_capacity.NOTE,
+        pipeline_idle.NOTE,
+    ]
     report["machine"]["loadavg_end"] = round(os.getloadavg()[0], 2)
     report["elapsed_s"] = round(time.perf_counter() - began, 1)
     return report
@@ -378,12 +399,6 @@ NOTES = [
     "(ours runs one job at a time, arq up to max_jobs=10 at once), same redis-server, 5 warm-up "
     "jobs first. arq with its default poll_delay=0.5 s picks up new jobs at most twice a second "
     "(up to 100 per look), so it is also run with poll_delay=0.01 s (arqF).",
-    "Websockets: every client on its own connection with an Authorization header, snapshot read "
-    "first; the bench publishes TaskEvent frames itself (seq above the snapshot's) and times "
-    "PUBLISH -> receipt with one clock. steady: one event per task per period, the tasks' "
-    "publishes staggered evenly; burst: all tasks' events in one pipelined batch. The 1-client "
-    "baseline gets an event every 50 ms for more samples. Clients run in this process (uvloop, "
-    "cyclic GC paused while measuring) on the same cores as the API.",
     "Mural overhead: the tiny SD1.5 inpainting pipeline (tests.fixtures.models, built into the "
     "bench's temp dir) with the ocean theme's LoRA, seed 7. direct = MuralPainter.paint in the "
     "bench process, loaded through the production ModelManager, on the alpha the job derives "
@@ -476,63 +491,13 @@ def render(report: dict) -> str:
         "arq = Redis only.",
         "",
     ]
-    ws = report.get("websocket")
-    if ws:
-        b = ws["baseline"]
-        lines.append(
-            "2. Websocket delivery, PUBLISH on Redis -> frame at client (real API, header auth)"
-        )
-        widths = [16, 7, 5, 7, 7, 5, 8, 8, 8, 8]
-        lines.append(
-            _row(
-                [
-                    "load",
-                    "clients",
-                    "tasks",
-                    "frame/s",
-                    "frames",
-                    "lost",
-                    "p50 ms",
-                    "p99 ms",
-                    "max ms",
-                    "API cpu",
-                ],
-                widths,
-            )
-        )
-        for label, r in (("steady", b), ("steady", ws["loaded"]), ("burst", ws.get("burst"))):
-            if not r:
-                continue
-            cpu = "" if r["api_cpu_pct"] is None else f"{r['api_cpu_pct']:.0f}%"
-            lines.append(
-                _row(
-                    [
-                        f"{label} {r['period_ms']:.0f}ms",
-                        r["clients"],
-                        r["tasks"],
-                        f"{r['frames_per_s']:.0f}",
-                        r["frames"],
-                        r["missing"],
-                        f"{r['p50_ms']:.2f}",
-                        f"{r['p99_ms']:.2f}",
-                        f"{r['max_ms']:.2f}",
-                        cpu,
-                    ],
-                    widths,
-                )
-            )
-        lo = ws["loaded"]
-        lines += [
-            f"   p50 {lo['clients']}/{b['clients']} clients: {ws['p50_ratio']:.2f}x, p99: "
-            f"{ws['p99_ratio']:.2f}x; {lo['clients']} sockets connected (with snapshot) in "
-            f"{lo['connect_s']:.2f} s",
-            "   steady: one event per task per period, tasks staggered evenly; burst: every "
-            "task at once. Clients share the cores with the API.",
-        ]
+    lines += ws_latency.render(report.get("websocket"))
     lines += _render_mural(report.get("mural"))
     lines += _render_posture(report.get("posture"))
     lines += board_listing.render(report.get("board"))
     lines += preview_cost.render(report.get("previews"))
+    lines += http_capacity.render(report.get("http"))
+    lines += pipeline_idle.render(report.get("idle"))
     lines += ["", f"total {report['elapsed_s']:.0f} s; JSON: {report['config']['output']}"]
     return "\n".join(lines)
 
@@ -666,3 +631,5 @@ if __name__ == "__main__":
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n")
     print(render(result))
+    if result.get("http", {}).get("failed"):
+        sys.exit("the HTTP capacity section got responses outside 2xx (see its FAILED lines)")
