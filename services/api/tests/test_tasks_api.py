@@ -1,3 +1,5 @@
+import pytest
+
 from saekdam_contracts.status import TaskStatus
 
 from .conftest import register
@@ -64,6 +66,28 @@ async def test_my_tasks_are_listed_newest_first_in_pages(api):
         await api.get(f"/v1/tasks?limit=2&cursor={first['next_cursor']}", headers=headers)
     ).json()
     assert [t["task_id"] for t in second["items"]] == ids[:1] and second["next_cursor"] is None
+
+
+async def test_tasks_created_while_someone_pages_do_not_shift_the_next_page(api):
+    headers = await register(api)
+    ids = [(await api.post("/v1/tasks", headers=headers)).json()["task_id"] for _ in range(4)]
+    first = (await api.get("/v1/tasks?limit=2", headers=headers)).json()
+    newer = [(await api.post("/v1/tasks", headers=headers)).json()["task_id"] for _ in range(2)]
+    second = (
+        await api.get(f"/v1/tasks?limit=2&cursor={first['next_cursor']}", headers=headers)
+    ).json()
+    # Each older task exactly once; the new ones are on a fresh first page.
+    assert [t["task_id"] for t in second["items"]] == ids[:2][::-1]
+    fresh = (await api.get("/v1/tasks?limit=2", headers=headers)).json()
+    assert [t["task_id"] for t in fresh["items"]] == newer[::-1]
+
+
+@pytest.mark.parametrize("cursor", ["20", "bm9wZQ", "WyIyMDI2IiwxXQ"])
+async def test_a_cursor_this_server_did_not_hand_out_is_a_400(api, cursor):
+    headers = await register(api)
+    response = await api.get(f"/v1/tasks?cursor={cursor}", headers=headers)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_cursor"
 
 
 async def test_cancel_before_submit_ends_the_task(api):
