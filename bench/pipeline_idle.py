@@ -261,7 +261,7 @@ NOTE = (
 def render(r: dict | None) -> list[str]:
     if not r:
         return []
-    title = "9. Pipeline idle between back-to-back 12 MP mural jobs"
+    title = "8. Pipeline idle between back-to-back 12 MP mural jobs"
     if "skipped" in r:
         return ["", f"{title}: skipped ({r['skipped']})"]
     w = r["worker"]
