@@ -8,9 +8,7 @@ import os
 import socket
 import time
 
-import httpx
 import pytest
-import uvicorn
 import websockets
 from redis.asyncio import Redis
 
@@ -19,6 +17,8 @@ from saekdam_api.events.hub import EventHub
 from saekdam_contracts.events import TaskEvent
 from saekdam_contracts.redis_keys import TASK_EVENTS_CHANNEL
 from saekdam_contracts.status import TaskStatus
+
+from .live_server import guest_task, serving
 
 
 @pytest.fixture
@@ -30,26 +30,8 @@ async def app(api_settings):
 
 @pytest.fixture
 async def server(app):
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        lifespan="on",
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
-    )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    async with asyncio.timeout(10):
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event for this
-            await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serving
+    async with serving(app, ws="websockets-sansio", ws_per_message_deflate=False) as address:
+        yield address
 
 
 @pytest.fixture
@@ -61,11 +43,7 @@ async def redis(redis_url):
 
 @pytest.fixture
 async def task(server) -> tuple[str, dict]:
-    async with httpx.AsyncClient(base_url=f"http://{server}") as http:
-        token = (await http.post("/v1/auth/guest")).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
-        task_id = (await http.post("/v1/tasks", headers=headers)).json()["task_id"]
-    return task_id, headers
+    return await guest_task(server)
 
 
 def event(task_id: str, seq: int, stage: str = "painting") -> TaskEvent:

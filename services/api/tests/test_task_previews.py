@@ -7,7 +7,6 @@ import time
 
 import httpx
 import pytest
-import uvicorn
 import websockets
 from redis.asyncio import Redis
 
@@ -18,24 +17,15 @@ from saekdam_contracts.previews import PreviewFrame
 from saekdam_contracts.redis_keys import TASK_EVENTS_CHANNEL
 from saekdam_contracts.status import TaskStatus
 
+from .live_server import guest_task, serving
+
 TINY_JPEG = "data:image/jpeg;base64,/9j/4AAQSkZJRg=="
 
 
 @pytest.fixture
 async def server(api_settings):
-    app = create_app(api_settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    async with asyncio.timeout(10):
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event for this
-            await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serving
+    async with serving(create_app(api_settings)) as address:
+        yield address
 
 
 @pytest.fixture
@@ -47,12 +37,7 @@ async def redis(redis_url):
 
 @pytest.fixture
 async def task(server) -> tuple[str, dict]:
-    """A guest's new task: its id and the Authorization header."""
-    async with httpx.AsyncClient(base_url=f"http://{server}") as http:
-        token = (await http.post("/v1/auth/guest")).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
-        task_id = (await http.post("/v1/tasks", headers=headers)).json()["task_id"]
-    return task_id, headers
+    return await guest_task(server)
 
 
 def connect(server: str, task_id: str, headers: dict):
