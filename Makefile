@@ -8,7 +8,11 @@ STAMP := $(VENV)/.installed
 POSTURE_VENV := .venv-posture
 POSTURE_STAMP := $(POSTURE_VENV)/.installed
 
-.PHONY: run test test-fast lint bench services clean download-models
+# The web client (TypeScript): Node 20+ and npm, packages from the committed lock file.
+WEB := services/web
+
+.PHONY: run test test-fast test-web lint bench services chromium clean download-models web \
+	web-types
 
 $(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,22 +26,40 @@ $(POSTURE_STAMP): packages/contracts/pyproject.toml packages/backbone/pyproject.
 	$(POSTURE_VENV)/bin/pip install --quiet -e packages/contracts -e packages/backbone -e packages/web -e services/posture -r services/posture/requirements-dev.txt
 	touch $(POSTURE_STAMP)
 
-## run: the whole system on embedded defaults (SQLite, local storage, its own Redis if needed)
+## run: the whole system on embedded defaults (SQLite, local storage, its own Redis if needed),
+## the web client at / (built first when missing or stale)
 run: $(STAMP) $(POSTURE_STAMP)
 	$(BIN)/python -m infra.devrun
 
+## web: build the web client into services/web/dist (npm ci first when the lock file changed)
+web: $(STAMP)
+	$(BIN)/python -m infra.webbuild
+
+## web-types: the web client's copies of both OpenAPI documents, and its types from them
+web-types: $(STAMP) $(POSTURE_STAMP) web
+	$(BIN)/python -m saekdam_api.openapi_document
+	$(POSTURE_VENV)/bin/python -m saekdam_posture.openapi_document
+	cd $(WEB) && npm run gen:api
+
+## test-web: the web client's type check and unit tests (Vitest)
+test-web: web
+	cd $(WEB) && npm run typecheck && npm test
+
 ## test: every test, slow ones included, against real Redis, PostgreSQL and an S3 endpoint
-test: $(STAMP) $(POSTURE_STAMP) services
+test: $(STAMP) $(POSTURE_STAMP) services chromium test-web
 	$(BIN)/python -m pytest --ignore=services/posture $(PYTEST_ARGS)
 	$(POSTURE_VENV)/bin/python -m pytest services/posture/tests $(PYTEST_ARGS)
 
 ## test-fast: skip the slow end-to-end and fault tests
-test-fast: $(STAMP) $(POSTURE_STAMP) services
+test-fast: $(STAMP) $(POSTURE_STAMP) services test-web
 	$(BIN)/python -m pytest --ignore=services/posture -m "not slow" $(PYTEST_ARGS)
 	$(POSTURE_VENV)/bin/python -m pytest services/posture/tests -m "not slow" $(PYTEST_ARGS)
 
 services:
 	@bash infra/ensure-services.sh
+
+chromium:
+	@bash infra/ensure-chromium.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -51,4 +73,4 @@ download-models: $(STAMP)
 	$(BIN)/python -m saekdam_worker.models.download $(DOWNLOAD_ARGS)
 
 clean:
-	rm -rf $(VENV) $(POSTURE_VENV) var
+	rm -rf $(VENV) $(POSTURE_VENV) var $(WEB)/node_modules $(WEB)/dist

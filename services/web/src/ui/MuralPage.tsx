@@ -1,0 +1,268 @@
+import { useEffect, useId, useRef, useState, type ChangeEvent, type FormEvent } from "react";
+import type { Themes } from "../api/client";
+import { DEFAULT_LIMITS, limitsFor, shrinkForUpload, type PreparedImage } from "../images/shrink";
+import { MAX_PROMPT_CHARS, muralParams, startMural, type StartStep } from "../tasks/mural";
+import { MAX_POINTS, type RegionChoice } from "../tasks/wall";
+import { useApp } from "./context";
+import { ErrorNote, errorOf, Loading, PageTitle } from "./common";
+import { WallPicker } from "./WallPicker";
+
+interface ChosenPhoto {
+  prepared: PreparedImage;
+  url: string;
+}
+
+type Problem = { code: string; message: string } | string | null;
+
+const THEMES_RETRY_MS = 5000;
+
+export function MuralPage() {
+  const { api, t, photos, navigate, draft } = useApp();
+  const [initial] = useState(() => draft.take());
+  const id = useId();
+
+  const [limits, setLimits] = useState(DEFAULT_LIMITS);
+  const [themes, setThemes] = useState<Themes | null>(null);
+  const [themesError, setThemesError] = useState<Problem>(null);
+  const [theme, setTheme] = useState(initial?.theme ?? "");
+  const [prompt, setPrompt] = useState(initial?.prompt ?? "");
+  // The wall as the picker has it: the Region to send, or what is still missing.
+  const [wall, setWall] = useState<RegionChoice>({ region: { mode: "auto" } });
+
+  const [photo, setPhoto] = useState<ChosenPhoto | null>(null);
+  const [preparing, setPreparing] = useState(false);
+  const [photoError, setPhotoError] = useState<Problem>(null);
+  const [step, setStep] = useState<StartStep | null>(null);
+  const [error, setError] = useState<Problem>(null);
+  const photoUrl = useRef<string | null>(null);
+
+  function loadThemes() {
+    setThemesError(null);
+    api.themes().then(setThemes, (cause) => setThemesError(errorOf(cause)));
+  }
+
+  useEffect(() => {
+    loadThemes();
+    // The side limits of the kind, if the API says (else ours stand).
+    api.kinds().then(
+      (kinds) => setLimits(limitsFor(kinds.find((k) => k.kind === "mural"))),
+      () => {},
+    );
+    return () => {
+      if (photoUrl.current) URL.revokeObjectURL(photoUrl.current);
+    };
+  }, [api]);
+
+  // Once the themes are known: keep the chosen one if it can be painted, else the first that can.
+  useEffect(() => {
+    if (!themes) return;
+    const current = themes.themes.find((th) => th.name === theme);
+    if (!current?.available) {
+      setTheme(themes.themes.find((th) => th.available)?.name ?? "");
+    }
+  }, [themes]);
+
+  // No painter running yet (a worker starting, or scaled to zero): ask again now and then,
+  // so the page comes alive by itself when one starts.
+  useEffect(() => {
+    if (!themes || themes.themes.some((th) => th.available)) return;
+    const timer = window.setTimeout(loadThemes, THEMES_RETRY_MS);
+    return () => window.clearTimeout(timer);
+  }, [themes]);
+
+  async function onFile(event: ChangeEvent<HTMLInputElement>) {
+    const file = event.target.files?.[0];
+    event.target.value = ""; // choosing the same file again is a change too
+    if (!file) return;
+    setPreparing(true);
+    setPhotoError(null);
+    setError(null);
+    try {
+      const prepared = await shrinkForUpload(file, limits);
+      if (photoUrl.current) URL.revokeObjectURL(photoUrl.current);
+      photoUrl.current = URL.createObjectURL(prepared.blob);
+      setPhoto({ prepared, url: photoUrl.current });
+    } catch (cause) {
+      setPhotoError(errorOf(cause));
+    } finally {
+      setPreparing(false);
+    }
+  }
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    if (!photo) return setError(t.t("mural.needPhoto"));
+    if (!theme) return setError(t.t("mural.needTheme"));
+    if (theme === "custom" && !prompt.trim()) return setError(t.t("mural.wishRequired"));
+    if (wall.error) return setError(t.t(wall.error, { max: MAX_POINTS }));
+    const region = wall.region;
+    setError(null);
+    try {
+      const params = muralParams({ theme, prompt, region });
+      const { taskId } = await startMural(api, photo.prepared, params, setStep);
+      photos.put(taskId, { blob: photo.prepared.blob, type: photo.prepared.type, name: photo.prepared.name });
+      navigate({ name: "task", id: taskId });
+    } catch (cause) {
+      setError(errorOf(cause));
+      setStep(null);
+    }
+  }
+
+  const busy = step !== null;
+  const stepText = step ? t.t(`mural.step.${step}`) : "";
+  const available = themes?.themes.filter((th) => th.available) ?? [];
+
+  return (
+    <section className="page">
+      <PageTitle>{t.t("mural.title")}</PageTitle>
+      {initial && <p className="note">{t.t("mural.prefilled")}</p>}
+      <form className="form" onSubmit={submit} noValidate>
+        <fieldset className="card" aria-describedby={`${id}-photo-hint`}>
+          <legend>{t.t("mural.photo")}</legend>
+          <p className="hint" id={`${id}-photo-hint`}>
+            {t.t("mural.photoHint")}
+          </p>
+          <div className="actions">
+            <label className="button button-file">
+              <input
+                className="visually-hidden"
+                type="file"
+                accept="image/*"
+                capture="environment"
+                onChange={onFile}
+                disabled={busy || preparing}
+              />
+              {t.t("mural.takePhoto")}
+            </label>
+            <label className="button button-file">
+              <input
+                className="visually-hidden"
+                type="file"
+                accept="image/*"
+                onChange={onFile}
+                disabled={busy || preparing}
+              />
+              {t.t("mural.choosePhoto")}
+            </label>
+          </div>
+          <div aria-live="polite">
+            {preparing && <p role="status">{t.t("mural.preparing")}</p>}
+            {!preparing && !photo && !photoError && <p className="hint">{t.t("mural.noPhoto")}</p>}
+          </div>
+          <ErrorNote error={photoError} />
+          {photo && (
+            <figure className="photo-preview">
+              <img
+                src={photo.url}
+                alt={t.t("mural.photoAlt")}
+                width={photo.prepared.width || undefined}
+                height={photo.prepared.height || undefined}
+              />
+              <figcaption className="hint">
+                {photo.prepared.width > 0 &&
+                  t.t("mural.photoInfo", {
+                    width: photo.prepared.width,
+                    height: photo.prepared.height,
+                    size: t.bytes(photo.prepared.blob.size),
+                  })}{" "}
+                {photo.prepared.shrunk && t.t("mural.photoShrunk")}
+              </figcaption>
+            </figure>
+          )}
+        </fieldset>
+
+        <fieldset className="card">
+          <legend>{t.t("mural.theme")}</legend>
+          {!themes && !themesError && <Loading />}
+          {themesError && (
+            <ErrorNote error={themesError}>
+              <button type="button" className="button" onClick={loadThemes}>
+                {t.t("common.retry")}
+              </button>
+            </ErrorNote>
+          )}
+          {themes && available.length === 0 && (
+            <p className="note">{t.t("mural.noThemeAvailable")}</p>
+          )}
+          {themes && available.length > 0 && available.length < themes.themes.length && (
+            <p className="hint">{t.t("mural.someUnavailable")}</p>
+          )}
+          {themes && (
+            <div className="choices">
+              {themes.themes.map((th) => {
+                const reasonId = `${id}-theme-${th.name}-reason`;
+                return (
+                  <label key={th.name} className="choice" data-disabled={!th.available || undefined}>
+                    <input
+                      type="radio"
+                      name="theme"
+                      value={th.name}
+                      checked={theme === th.name}
+                      disabled={!th.available || busy}
+                      aria-describedby={th.available ? undefined : reasonId}
+                      onChange={() => setTheme(th.name)}
+                    />
+                    <span className="choice-label">{t.maybe(`theme.${th.name}`, th.name)}</span>
+                    {!th.available && (
+                      <span className="choice-reason" id={reasonId}>
+                        {th.reason ?? t.t("mural.themeUnavailable")}
+                      </span>
+                    )}
+                  </label>
+                );
+              })}
+            </div>
+          )}
+        </fieldset>
+
+        <div className="card field">
+          <label htmlFor={`${id}-wish`}>{t.t("mural.wish")}</label>
+          <textarea
+            id={`${id}-wish`}
+            rows={3}
+            maxLength={MAX_PROMPT_CHARS}
+            value={prompt}
+            required={theme === "custom"}
+            aria-describedby={`${id}-wish-hint`}
+            onChange={(e) => setPrompt(e.target.value)}
+            disabled={busy}
+          />
+          <p className="hint" id={`${id}-wish-hint`}>
+            {theme === "custom" ? t.t("mural.wishRequired") : t.t("mural.wishHint")}{" "}
+            <span aria-hidden="true">
+              ({prompt.length}/{MAX_PROMPT_CHARS})
+            </span>
+          </p>
+        </div>
+
+        <fieldset className="card">
+          <legend>{t.t("mural.wall")}</legend>
+          <WallPicker
+            photo={
+              photo
+                ? { url: photo.url, width: photo.prepared.width, height: photo.prepared.height }
+                : null
+            }
+            initial={initial?.region}
+            disabled={busy}
+            onChange={setWall}
+          />
+        </fieldset>
+
+        <ErrorNote error={error} />
+        <div className="actions">
+          <button
+            type="submit"
+            className="button button-primary button-wide"
+            disabled={busy || preparing}
+          >
+            {busy ? stepText : t.t("mural.submit")}
+          </button>
+        </div>
+        <p className="visually-hidden" role="status">
+          {stepText}
+        </p>
+      </form>
+    </section>
+  );
+}

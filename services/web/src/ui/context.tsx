@@ -1,0 +1,25 @@
+import { createContext, useContext } from "react";
+import type { Client } from "../api/client";
+import type { Translator } from "../i18n";
+import type { MuralSettings } from "../tasks/mural";
+import type { PhotoCache } from "../tasks/photoCache";
+import type { Route } from "./router";
+
+export interface AppServices {
+  api: Client;
+  t: Translator;
+  getToken(): string | null;
+  navigate(route: Route): void;
+  signOut(notice?: string): void;
+  photos: PhotoCache;
+  /** Settings for the mural form to start from ("try again" without the photo). */
+  draft: { take(): Partial<MuralSettings> | null; set(settings: Partial<MuralSettings>): void };
+}
+
+export const AppContext = createContext<AppServices | null>(null);
+
+export function useApp(): AppServices {
+  const services = useContext(AppContext);
+  if (!services) throw new Error("useApp outside the app");
+  return services;
+}

@@ -1,0 +1,58 @@
+// A tiny hash router: `#/mural`, `#/tasks`, `#/tasks/<id>`, `#/account`. Hash URLs need no
+// server rule, so the static server may serve index.html at `/` only. A new product area
+// is one more entry in ROUTES and one more case where the page is chosen (App.tsx).
+
+export type Route =
+  | { name: "mural" }
+  | { name: "tasks" }
+  | { name: "task"; id: string }
+  | { name: "account" }
+  | { name: "notFound"; path: string };
+
+export type RouteName = Route["name"];
+
+/** The pages in the main navigation, in order. */
+export const NAV_ROUTES = ["mural", "tasks", "account"] as const;
+
+export const HOME: Route = { name: "mural" };
+
+export function parseHash(hash: string): Route {
+  const path = hash.replace(/^#/, "").replace(/^\/+/, "").replace(/\/+$/, "");
+  const parts = path.split("/").filter(Boolean);
+  const [first, second, ...rest] = parts;
+  if (parts.length === 0) return HOME;
+  if (first === "mural" && parts.length === 1) return { name: "mural" };
+  if (first === "account" && parts.length === 1) return { name: "account" };
+  if (first === "tasks" && parts.length === 1) return { name: "tasks" };
+  if (first === "tasks" && second && rest.length === 0) {
+    try {
+      return { name: "task", id: decodeURIComponent(second) };
+    } catch {
+      return { name: "notFound", path: `/${path}` };
+    }
+  }
+  return { name: "notFound", path: `/${path}` };
+}
+
+export function hrefFor(route: Route): string {
+  switch (route.name) {
+    case "mural":
+      return "#/mural";
+    case "tasks":
+      return "#/tasks";
+    case "task":
+      return `#/tasks/${encodeURIComponent(route.id)}`;
+    case "account":
+      return "#/account";
+    case "notFound":
+      return `#${route.path}`;
+  }
+}
+
+/** Which navigation entry a route belongs to (a task's page is under "My tasks"). */
+export function navSection(route: Route): (typeof NAV_ROUTES)[number] | null {
+  if (route.name === "task") return "tasks";
+  return (NAV_ROUTES as readonly string[]).includes(route.name)
+    ? (route.name as (typeof NAV_ROUTES)[number])
+    : null;
+}
