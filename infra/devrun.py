@@ -5,10 +5,12 @@ redis-server. DATABASE_URL / REDIS_URL / STORAGE_BACKEND=s3 switch to external s
 Ctrl-C stops every process this started.
 """
 
+import json
 import logging
 import os
 import secrets
 import signal
+import socket
 import sys
 import time
 
@@ -22,9 +24,11 @@ from infra.processes import (
     redis_reachable,
     start_proxy,
     start_redis,
+    start_web,
     stop,
     wait_for,
 )
+from infra.webbuild import ensure_built
 from saekdam_backbone.notifications import vapid
 
 VAR = REPO / "var"
@@ -72,7 +76,31 @@ def build_env() -> dict[str, str]:
     # ... and push subscriptions may point at a push service on it over http.
     env.setdefault("PUSH_ALLOW_HTTP", os.environ.get("PUSH_ALLOW_HTTP", "true"))
     env.setdefault("WORKER_METRICS_PORT", os.environ.get("WORKER_METRICS_PORT", "9101"))
+    # The web client's websockets come from the page's own origin, which must be allowed.
+    env.setdefault(
+        "ALLOWED_ORIGINS",
+        os.environ.get("ALLOWED_ORIGINS", json.dumps(page_origins(port, os.environ.get("HOST")))),
+    )
     return env
+
+
+def page_origins(port: str, host: str | None) -> list[str]:
+    """Where a browser may have loaded the web client from: this machine by name and address,
+    and, when the public port listens beyond it (HOST=0.0.0.0), each of its IPv4 addresses
+    (a phone on the same network)."""
+    hosts = ["127.0.0.1", "localhost"]
+    if host and host != "127.0.0.1":
+        import psutil
+
+        addresses = [
+            a.address
+            for nic in psutil.net_if_addrs().values()
+            for a in nic
+            if a.family == socket.AF_INET
+        ]
+        hosts += [host] if host not in ("0.0.0.0", "") else []
+        hosts += [a for a in addresses if a not in hosts]
+    return [f"http://{h}:{port}" for h in hosts]
 
 
 def _wait_until_serving(services: dict, ports: list[int]) -> None:
@@ -105,6 +133,7 @@ def main() -> int:
             started.append(redis)
             log.info("started a private redis-server at %s", redis_url)
         env["REDIS_URL"] = redis_url
+        web_root = ensure_built()  # first, so a missing Node is said before anything starts
         migrate(env["DATABASE_URL"])
         migrate(env["DATABASE_URL"], "saekdam_posture.db.migrate", POSTURE_PYTHON)
         # Behind the one public port, each service on a private one (as compose does).
@@ -116,6 +145,11 @@ def main() -> int:
         started += [api, posture]
         services = {"API": api, "posture service": posture}
         _wait_until_serving(services, [api_port, posture_port])
+        # The web client's files, served as its image serves them (services/web/Caddyfile).
+        web_port = free_port()
+        web = start_web(web_port, web_root, VAR / "web")
+        started.append(web)
+        services["web client's server (Caddy, see var/web/caddy.log)"] = web
         # The public port opens last: once it answers, everything behind it does too. Caddy
         # with compose's Caddyfile; its own log goes to var/caddy/caddy.log.
         proxy = start_proxy(
@@ -124,6 +158,7 @@ def main() -> int:
             f"127.0.0.1:{posture_port}",
             VAR / "caddy",
             host=os.environ.get("HOST", "127.0.0.1"),
+            web_upstream=f"127.0.0.1:{web_port}",
         )
         started.append(proxy)
         services["proxy (Caddy, see var/caddy/caddy.log)"] = proxy
@@ -131,7 +166,11 @@ def main() -> int:
             "saekdam_worker", {**env, "METRICS_PORT": env["WORKER_METRICS_PORT"]}
         )
         started.append(worker)
-        log.info("API on http://127.0.0.1:%s (docs at /docs); Ctrl-C stops everything", env["PORT"])
+        log.info(
+            "Saekdam on http://127.0.0.1:%s (the web client at /, API docs at /docs); "
+            "Ctrl-C stops everything",
+            env["PORT"],
+        )
         # As in compose, the public port does not serve /metrics.
         log.info("API metrics at http://127.0.0.1:%s/metrics", api_port)
         while not stopping:

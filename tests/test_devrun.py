@@ -12,7 +12,7 @@ import pytest
 import websockets
 from skimage import data as skdata
 
-from infra.processes import CADDYFILE, REPO, free_port, port_open, wait_for
+from infra.processes import CADDYFILE, REPO, WEB_CADDYFILE, free_port, port_open, wait_for
 from tests.fixtures.client import Client, png_bytes
 
 pytestmark = pytest.mark.slow
@@ -39,14 +39,19 @@ async def test_make_run_serves_a_job_and_ctrl_c_leaves_nothing_behind(tmp_path):
     )
     try:
         await asyncio.to_thread(
-            wait_for, lambda: port_open("127.0.0.1", port), 60, "make run did not serve"
+            # Generous: a stale web client is built first (make test builds it beforehand).
+            wait_for,
+            lambda: port_open("127.0.0.1", port),
+            240,
+            "make run did not serve",
         )
         children = psutil.Process(run.pid).children(recursive=True)
         assert any("redis-server" in " ".join(c.cmdline()) for c in children)
         # The public port is Caddy's, on the Caddyfile compose runs.
-        assert any(c.name() == "caddy" and str(CADDYFILE) in c.cmdline() for c in children), [
-            c.cmdline() for c in children
-        ]
+        caddies = [c.cmdline() for c in children if c.name() == "caddy"]
+        assert any(str(CADDYFILE) in cmdline for cmdline in caddies), caddies
+        # The web client's files come from a Caddy of their own, on the file its image runs.
+        assert any(str(WEB_CADDYFILE) in cmdline for cmdline in caddies), caddies
 
         client = await Client(f"http://127.0.0.1:{port}").as_guest()
         task_id = await client.create_task()
@@ -64,6 +69,11 @@ async def test_make_run_serves_a_job_and_ctrl_c_leaves_nothing_behind(tmp_path):
             f"ws://127.0.0.1:{port}/v1/posture/stream", additional_headers=client.headers
         ) as ws:
             assert json.loads(await ws.recv())["type"] == "ready"
+        # The web client at /, and its index for any page path the browser routes itself.
+        for path in ("/", "/tasks"):
+            page = await client.request("GET", path)
+            assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+            assert '<div id="root">' in page.text
     finally:
         # What a terminal's Ctrl-C does: SIGINT to the whole foreground process group.
         os.killpg(run.pid, signal.SIGINT)

@@ -1,5 +1,7 @@
-"""The public port's Caddy (infra/proxy/Caddyfile, as compose runs it) in front of two
-services: which one each path reaches, over HTTP and websockets, and what they are told."""
+"""The public port's Caddy (infra/proxy/Caddyfile, as compose runs it) in front of the API,
+the posture service and the web client's server: which one each path reaches, over HTTP and
+websockets, and what they are told; and the web client's own Caddy (services/web/Caddyfile)
+serving its built files."""
 
 import contextlib
 import json
@@ -19,13 +21,16 @@ from starlette.websockets import WebSocket
 
 from infra.processes import (
     CADDYFILE,
+    WEB_CADDYFILE,
     caddy_binary,
     free_port,
     port_open,
     proxy_env,
     start_proxy,
+    start_web,
     stop,
     wait_for,
+    web_env,
 )
 
 
@@ -77,19 +82,31 @@ def _serve(app: Starlette) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[dict]:
     workdir = tmp_path_factory.mktemp("caddy")
-    with _serve(_echo_app("api")) as api, _serve(_echo_app("posture")) as posture:
+    with (
+        _serve(_echo_app("api")) as api,
+        _serve(_echo_app("posture")) as posture,
+        _serve(_echo_app("web")) as web,
+    ):
         port = free_port()
-        proxy = start_proxy(port, api, posture, workdir)
+        proxy = start_proxy(port, api, posture, workdir, web_upstream=web)
         try:
             yield {"base_url": f"http://127.0.0.1:{port}", "workdir": workdir, "api": api}
         finally:
             stop(proxy)
 
 
-def test_the_caddyfile_validates_with_the_defaults_compose_uses_and_with_make_runs(tmp_path):
-    for env in ({}, proxy_env(8000, "127.0.0.1:1", "127.0.0.1:2", tmp_path)):
+@pytest.mark.parametrize("caddyfile", [CADDYFILE, WEB_CADDYFILE], ids=["proxy", "web"])
+def test_the_caddyfiles_validate_with_the_defaults_compose_uses_and_with_make_runs(
+    tmp_path, caddyfile
+):
+    made = (
+        proxy_env(8000, "127.0.0.1:1", "127.0.0.1:2", tmp_path, web_upstream="127.0.0.1:3")
+        if caddyfile == CADDYFILE
+        else web_env(8001, tmp_path, tmp_path)
+    )
+    for env in ({}, made):
         checked = subprocess.run(
-            [caddy_binary(), "validate", "--config", str(CADDYFILE), "--adapter", "caddyfile"],
+            [caddy_binary(), "validate", "--config", str(caddyfile), "--adapter", "caddyfile"],
             env={"PATH": "", "HOME": str(tmp_path), **env},
             capture_output=True,
             text=True,
@@ -107,8 +124,16 @@ def test_the_caddyfile_validates_with_the_defaults_compose_uses_and_with_make_ru
         ("/v1/posturex", "api"),
         ("/v1/tasks", "api"),
         ("/healthz", "api"),
+        ("/readyz", "api"),
         ("/docs", "api"),
-        ("/", "api"),
+        ("/docs/oauth2-redirect", "api"),
+        ("/redoc", "api"),
+        ("/openapi.json", "api"),
+        ("/", "web"),
+        ("/mural", "web"),
+        ("/tasks/abc", "web"),
+        ("/assets/index-1a2b.js", "web"),
+        ("/v1", "web"),
     ],
 )
 async def test_each_path_reaches_the_service_that_owns_it_with_path_and_query_kept(
@@ -159,7 +184,7 @@ async def test_a_service_that_does_not_answer_is_a_502_in_the_services_error_sha
     proxy = start_proxy(port, f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}", tmp_path)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            for path in ("/healthz", "/v1/posture/sessions"):
+            for path in ("/healthz", "/v1/posture/sessions", "/"):
                 response = await http.get(path)
                 assert response.status_code == 502
                 assert response.json()["error"]["code"] == "upstream_unavailable"
@@ -183,3 +208,28 @@ def test_a_public_port_already_taken_is_said_so_before_caddy_starts(stack, tmp_p
     taken = int(stack["base_url"].rsplit(":", 1)[1])
     with pytest.raises(RuntimeError, match="is taken"):
         start_proxy(taken, stack["api"], stack["api"], tmp_path)
+
+
+def test_the_web_clients_server_serves_files_and_its_index_for_page_paths(tmp_path):
+    root = tmp_path / "dist"
+    (root / "assets").mkdir(parents=True)
+    (root / "index.html").write_text("<!doctype html><div id=root></div>")
+    (root / "assets" / "app-1a2b.js").write_text("console.log(1)")
+    port = free_port()
+    web = start_web(port, root, tmp_path / "caddy")
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+            page = http.get("/mural/new")
+            asset = http.get("/assets/app-1a2b.js")
+            missing = http.get("/assets/gone-9z.js")
+            index = http.get("/")
+    finally:
+        stop(web)
+    # A page path is the app's index, revalidated on every load; a hashed asset is cached
+    # for good; a missing asset is a 404, not the index.
+    assert page.status_code == 200 and "id=root" in page.text
+    assert page.headers["cache-control"] == "no-cache"
+    assert index.text == page.text
+    assert asset.status_code == 200 and asset.text == "console.log(1)"
+    assert "immutable" in asset.headers["cache-control"]
+    assert missing.status_code == 404
