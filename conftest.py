@@ -11,4 +11,5 @@ pytest_plugins = [
     "tests.fixtures.system",
     "tests.fixtures.models",
     "tests.fixtures.push",
+    "tests.fixtures.browser",
 ]
