@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { ApiError, createClient, parseKinds, parseThemes, type UploadOut } from "./client";
+import { ApiError, createClient, parseFilters, parseKinds, parseStyles, parseThemes, type UploadOut } from "./client";
 
 interface Seen {
   url: string;
@@ -204,6 +204,20 @@ describe("api client", () => {
       regions: ["auto"],
     });
     expect(parseThemes(null)).toEqual({ themes: [], regions: [] });
+  });
+
+  it("reads styles like themes, and filters by name", () => {
+    expect(
+      parseStyles({ styles: [{ name: "anime", available: true }, { name: "manga" }, { available: true }] }),
+    ).toEqual([
+      { name: "anime", available: true },
+      { name: "manga", available: false },
+    ]);
+    expect(parseStyles({})).toEqual([]);
+    expect(parseFilters({ filters: [{ name: "cartoon" }, { name: "" }, "emboss", null] })).toEqual([
+      { name: "cartoon" },
+    ]);
+    expect(parseFilters(null)).toEqual([]);
   });
 
   it("reads kinds, keeping those with side limits", () => {

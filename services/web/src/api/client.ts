@@ -35,6 +35,14 @@ export interface Themes {
   regions: string[];
 }
 
+/** `GET /v1/styles`: the sketch styles, `available` when a painter for them is running. */
+export type Style = Theme;
+
+/** `GET /v1/filters`: the photo filters a `filter` job accepts. */
+export interface Filter {
+  name: string;
+}
+
 /** One kind from `GET /v1/kinds`: the uploads it takes and the image side limits. */
 export interface KindInfo {
   kind: string;
@@ -218,23 +226,29 @@ export function createClient(options: ClientOptions = {}) {
       call("get", "/v1/tasks", { query: { cursor: page.cursor ?? null, limit: page.limit ?? 20 } }),
     themes: async (): Promise<Themes> => parseThemes(await call("get", "/v1/themes")),
     kinds: async (): Promise<KindInfo[]> => parseKinds(await call("get", "/v1/kinds")),
+    styles: async (): Promise<Style[]> => parseStyles(await call("get", "/v1/styles")),
+    filters: async (): Promise<Filter[]> => parseFilters(await call("get", "/v1/filters")),
   };
 }
 
 export type Client = ReturnType<typeof createClient>;
 
+/** Named choices with availability (themes, styles): nameless ones dropped, flags false unless true. */
+function parseChoices(list: unknown): Theme[] {
+  return (Array.isArray(list) ? list : [])
+    .filter((t): t is Record<string, unknown> => !!t && typeof (t as Theme).name === "string")
+    .map((t) => {
+      const choice: Theme = { name: t.name as string, available: t.available === true };
+      if (typeof t.reason === "string") choice.reason = t.reason;
+      return choice;
+    });
+}
+
 /** The themes answer, checked: a theme without a name is dropped, flags default to false. */
 export function parseThemes(raw: unknown): Themes {
   const data = (raw ?? {}) as { themes?: unknown; regions?: unknown };
-  const themes = Array.isArray(data.themes) ? data.themes : [];
   return {
-    themes: themes
-      .filter((t): t is Record<string, unknown> => !!t && typeof (t as Theme).name === "string")
-      .map((t) => {
-        const theme: Theme = { name: t.name as string, available: t.available === true };
-        if (typeof t.reason === "string") theme.reason = t.reason;
-        return theme;
-      }),
+    themes: parseChoices(data.themes),
     regions: Array.isArray(data.regions)
       ? data.regions.filter((r): r is string => typeof r === "string")
       : [],
@@ -251,4 +265,16 @@ export function parseKinds(raw: unknown): KindInfo[] {
       typeof k.min_side === "number" &&
       typeof k.max_side === "number",
   );
+}
+
+export function parseStyles(raw: unknown): Style[] {
+  return parseChoices((raw as { styles?: unknown } | null)?.styles);
+}
+
+export function parseFilters(raw: unknown): Filter[] {
+  const filters = (raw as { filters?: unknown } | null)?.filters;
+  if (!Array.isArray(filters)) return [];
+  return filters
+    .filter((f): f is Filter => !!f && typeof (f as Filter).name === "string" && (f as Filter).name !== "")
+    .map((f) => ({ name: f.name }));
 }

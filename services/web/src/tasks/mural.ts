@@ -1,6 +1,7 @@
-// A mural job: its params, and the four calls that start one (create → upload slot →
-// upload → submit). Pure apart from the client it is given, so tests drive it with a fake.
-import type { Client } from "../api/client";
+// A mural job: its params, and how one is started (through `startTask`, as every kind is).
+import { asUpload, startTask, type OnStep, type Params, type Photo, type StartApi } from "./start";
+
+export type { Params, Photo, StartStep } from "./start";
 
 export const MAX_PROMPT_CHARS = 500;
 export const MAX_SEED = 2 ** 32 - 1;
@@ -17,8 +18,6 @@ export interface MuralSettings {
   region: Region;
   seed?: number | null;
 }
-
-export type Params = Record<string, unknown>;
 
 export function muralParams(settings: MuralSettings): Params {
   const params: Params = {
@@ -56,31 +55,12 @@ export function retryParams(params: Params, nextSeed: () => number = randomSeed)
   return { ...params, seed };
 }
 
-export type StartStep = "creating" | "uploading" | "submitting";
-
-export interface Photo {
-  blob: Blob;
-  type: string;
-  name: string;
-}
-
 /** Steps 1–4 for a one-photo mural; the task's id once it is QUEUED. */
-export async function startMural(
-  api: Pick<Client, "createTask" | "requestUpload" | "upload" | "submit">,
+export function startMural(
+  api: StartApi,
   photo: Photo,
   params: Params,
-  onStep: (step: StartStep, taskId?: string) => void = () => {},
+  onStep?: OnStep,
 ): Promise<{ taskId: string; status: string }> {
-  onStep("creating");
-  const { task_id: taskId } = await api.createTask();
-  onStep("uploading", taskId);
-  const slot = await api.requestUpload(taskId, {
-    role: "image",
-    content_type: photo.type,
-    size: photo.blob.size,
-  });
-  await api.upload(slot, photo.blob, photo.name);
-  onStep("submitting", taskId);
-  const submitted = await api.submit(taskId, { kind: "mural", params });
-  return { taskId, status: submitted.status };
+  return startTask(api, "mural", [asUpload(photo, "image")], params, onStep);
 }

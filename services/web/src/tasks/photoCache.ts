@@ -1,5 +1,6 @@
-// The wall photos sent from this tab, by task id: the "before" of the comparison and what
-// "try again" sends anew. Memory only (the API gives no download of inputs), a few at most.
+// The inputs sent from this tab, by task id (a wall or filter photo, a sketch's doodle): the
+// "before" of the comparison (or the doodle beside the picture) and what "try again" sends anew.
+// Memory only (the API gives no download of inputs), a few at most.
 import type { Photo } from "./mural";
 
 export interface CachedPhoto extends Photo {

@@ -2,13 +2,17 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { createClient, type ClientOptions } from "../api/client";
 import { pickLanguage, translator } from "../i18n";
 import type { MuralSettings } from "../tasks/mural";
+import { createTaskNotes } from "../tasks/notes";
 import { createPhotoCache } from "../tasks/photoCache";
 import { AccountPage } from "./AccountPage";
 import { AppContext, type AppServices } from "./context";
+import { FilterPage } from "./FilterPage";
 import { MuralPage } from "./MuralPage";
+import { PanoramaPage } from "./PanoramaPage";
 import { hrefFor, HOME, NAV_ROUTES, navSection, parseHash, type Route } from "./router";
 import { clearSession, loadSession, saveSession, type Session } from "./session";
 import { SignIn } from "./SignIn";
+import { SketchPage } from "./SketchPage";
 import { TaskList } from "./TaskList";
 import { TaskPage } from "./TaskPage";
 import { PageTitle } from "./common";
@@ -45,6 +49,7 @@ export function App({ rebaseUrl }: { rebaseUrl?: ClientOptions["rebaseUrl"] }) {
   sessionRef.current = session;
   const route = useHashRoute();
   const photos = useMemo(() => createPhotoCache(), []);
+  const notes = useMemo(() => createTaskNotes(storage()), []);
   const draftRef = useRef<Partial<MuralSettings> | null>(null);
 
   useEffect(() => {
@@ -57,10 +62,11 @@ export function App({ rebaseUrl }: { rebaseUrl?: ClientOptions["rebaseUrl"] }) {
       clearSession(storage() ?? noStorage);
       sessionRef.current = null;
       photos.clear();
+      notes.clear();
       setSession(null);
       setNotice(message ?? null);
     },
-    [photos],
+    [photos, notes],
   );
 
   const signIn = useCallback((next: Session) => {
@@ -101,6 +107,7 @@ export function App({ rebaseUrl }: { rebaseUrl?: ClientOptions["rebaseUrl"] }) {
       },
       signOut,
       photos,
+      notes,
       draft: {
         take: () => {
           const draft = draftRef.current;
@@ -112,7 +119,7 @@ export function App({ rebaseUrl }: { rebaseUrl?: ClientOptions["rebaseUrl"] }) {
         },
       },
     }),
-    [api, t, signOut, photos],
+    [api, t, signOut, photos, notes],
   );
 
   const section = navSection(route);
@@ -164,6 +171,12 @@ function Page({ route }: { route: Route }) {
   switch (route.name) {
     case "mural":
       return <MuralPage />;
+    case "sketch":
+      return <SketchPage />;
+    case "filters":
+      return <FilterPage />;
+    case "panorama":
+      return <PanoramaPage />;
     case "tasks":
       return <TaskList />;
     case "task":

@@ -1,4 +1,5 @@
 import { useId, useState, type CSSProperties } from "react";
+import type { StringKey } from "../i18n";
 import { useApp } from "./context";
 
 /** Before and after, stacked; the range moves the line between them (keyboard: arrows). */
@@ -8,12 +9,16 @@ export function Compare({
   width,
   height,
   onAfterError,
+  beforeAlt = "mural.photoAlt",
+  afterAlt = "task.resultAlt",
 }: {
   before: string;
   after: string;
   width: number;
   height: number;
   onAfterError?: () => void;
+  beforeAlt?: StringKey;
+  afterAlt?: StringKey;
 }) {
   const { t } = useApp();
   const [position, setPosition] = useState(50);
@@ -22,8 +27,8 @@ export function Compare({
   return (
     <figure className="compare">
       <div className="compare-stage" style={style}>
-        <img className="compare-after" src={after} alt={t.t("task.resultAlt")} onError={onAfterError} />
-        <img className="compare-before" src={before} alt={t.t("mural.photoAlt")} />
+        <img className="compare-after" src={after} alt={t.t(afterAlt)} onError={onAfterError} />
+        <img className="compare-before" src={before} alt={t.t(beforeAlt)} />
         <span className="compare-line" aria-hidden="true" />
         <span className="compare-tag compare-tag-before" aria-hidden="true">
           {t.t("task.before")}

@@ -1,18 +1,11 @@
-import { useEffect, useId, useRef, useState, type ChangeEvent, type FormEvent } from "react";
+import { useEffect, useId, useState, type ChangeEvent, type FormEvent } from "react";
 import type { Themes } from "../api/client";
-import { DEFAULT_LIMITS, limitsFor, shrinkForUpload, type PreparedImage } from "../images/shrink";
-import { MAX_PROMPT_CHARS, muralParams, startMural, type StartStep } from "../tasks/mural";
+import { MAX_PROMPT_CHARS, muralParams, startMural } from "../tasks/mural";
 import { MAX_POINTS, type RegionChoice } from "../tasks/wall";
 import { useApp } from "./context";
-import { ErrorNote, errorOf, Loading, PageTitle } from "./common";
+import { ErrorNote, errorOf, Loading, PageTitle, useStartSteps, type Problem } from "./common";
+import { PhotoFieldset, takeFile, useChosenPhoto, useKind } from "./PhotoField";
 import { WallPicker } from "./WallPicker";
-
-interface ChosenPhoto {
-  prepared: PreparedImage;
-  url: string;
-}
-
-type Problem = { code: string; message: string } | string | null;
 
 const THEMES_RETRY_MS = 5000;
 
@@ -21,7 +14,7 @@ export function MuralPage() {
   const [initial] = useState(() => draft.take());
   const id = useId();
 
-  const [limits, setLimits] = useState(DEFAULT_LIMITS);
+  const { limits } = useKind("mural");
   const [themes, setThemes] = useState<Themes | null>(null);
   const [themesError, setThemesError] = useState<Problem>(null);
   const [theme, setTheme] = useState(initial?.theme ?? "");
@@ -29,12 +22,10 @@ export function MuralPage() {
   // The wall as the picker has it: the Region to send, or what is still missing.
   const [wall, setWall] = useState<RegionChoice>({ region: { mode: "auto" } });
 
-  const [photo, setPhoto] = useState<ChosenPhoto | null>(null);
-  const [preparing, setPreparing] = useState(false);
-  const [photoError, setPhotoError] = useState<Problem>(null);
-  const [step, setStep] = useState<StartStep | null>(null);
+  const choice = useChosenPhoto(limits);
+  const { photo, preparing } = choice;
+  const steps = useStartSteps("photo");
   const [error, setError] = useState<Problem>(null);
-  const photoUrl = useRef<string | null>(null);
 
   function loadThemes() {
     setThemesError(null);
@@ -43,14 +34,6 @@ export function MuralPage() {
 
   useEffect(() => {
     loadThemes();
-    // The side limits of the kind, if the API says (else ours stand).
-    api.kinds().then(
-      (kinds) => setLimits(limitsFor(kinds.find((k) => k.kind === "mural"))),
-      () => {},
-    );
-    return () => {
-      if (photoUrl.current) URL.revokeObjectURL(photoUrl.current);
-    };
   }, [api]);
 
   // Once the themes are known: keep the chosen one if it can be painted, else the first that can.
@@ -70,23 +53,11 @@ export function MuralPage() {
     return () => window.clearTimeout(timer);
   }, [themes]);
 
-  async function onFile(event: ChangeEvent<HTMLInputElement>) {
-    const file = event.target.files?.[0];
-    event.target.value = ""; // choosing the same file again is a change too
+  function onFile(event: ChangeEvent<HTMLInputElement>) {
+    const file = takeFile(event);
     if (!file) return;
-    setPreparing(true);
-    setPhotoError(null);
     setError(null);
-    try {
-      const prepared = await shrinkForUpload(file, limits);
-      if (photoUrl.current) URL.revokeObjectURL(photoUrl.current);
-      photoUrl.current = URL.createObjectURL(prepared.blob);
-      setPhoto({ prepared, url: photoUrl.current });
-    } catch (cause) {
-      setPhotoError(errorOf(cause));
-    } finally {
-      setPreparing(false);
-    }
+    void choice.choose(file);
   }
 
   async function submit(event: FormEvent) {
@@ -99,17 +70,17 @@ export function MuralPage() {
     setError(null);
     try {
       const params = muralParams({ theme, prompt, region });
-      const { taskId } = await startMural(api, photo.prepared, params, setStep);
+      const { taskId } = await startMural(api, photo.prepared, params, steps.onStep);
       photos.put(taskId, { blob: photo.prepared.blob, type: photo.prepared.type, name: photo.prepared.name });
       navigate({ name: "task", id: taskId });
     } catch (cause) {
       setError(errorOf(cause));
-      setStep(null);
+      steps.reset();
     }
   }
 
-  const busy = step !== null;
-  const stepText = step ? t.t(`mural.step.${step}`) : "";
+  const busy = steps.busy;
+  const stepText = steps.text;
   const available = themes?.themes.filter((th) => th.available) ?? [];
 
   return (
@@ -117,59 +88,14 @@ export function MuralPage() {
       <PageTitle>{t.t("mural.title")}</PageTitle>
       {initial && <p className="note">{t.t("mural.prefilled")}</p>}
       <form className="form" onSubmit={submit} noValidate>
-        <fieldset className="card" aria-describedby={`${id}-photo-hint`}>
-          <legend>{t.t("mural.photo")}</legend>
-          <p className="hint" id={`${id}-photo-hint`}>
-            {t.t("mural.photoHint")}
-          </p>
-          <div className="actions">
-            <label className="button button-file">
-              <input
-                className="visually-hidden"
-                type="file"
-                accept="image/*"
-                capture="environment"
-                onChange={onFile}
-                disabled={busy || preparing}
-              />
-              {t.t("mural.takePhoto")}
-            </label>
-            <label className="button button-file">
-              <input
-                className="visually-hidden"
-                type="file"
-                accept="image/*"
-                onChange={onFile}
-                disabled={busy || preparing}
-              />
-              {t.t("mural.choosePhoto")}
-            </label>
-          </div>
-          <div aria-live="polite">
-            {preparing && <p role="status">{t.t("mural.preparing")}</p>}
-            {!preparing && !photo && !photoError && <p className="hint">{t.t("mural.noPhoto")}</p>}
-          </div>
-          <ErrorNote error={photoError} />
-          {photo && (
-            <figure className="photo-preview">
-              <img
-                src={photo.url}
-                alt={t.t("mural.photoAlt")}
-                width={photo.prepared.width || undefined}
-                height={photo.prepared.height || undefined}
-              />
-              <figcaption className="hint">
-                {photo.prepared.width > 0 &&
-                  t.t("mural.photoInfo", {
-                    width: photo.prepared.width,
-                    height: photo.prepared.height,
-                    size: t.bytes(photo.prepared.blob.size),
-                  })}{" "}
-                {photo.prepared.shrunk && t.t("mural.photoShrunk")}
-              </figcaption>
-            </figure>
-          )}
-        </fieldset>
+        <PhotoFieldset
+          choice={choice}
+          busy={busy}
+          onFile={onFile}
+          legend="mural.photo"
+          hint="mural.photoHint"
+          alt="mural.photoAlt"
+        />
 
         <fieldset className="card">
           <legend>{t.t("mural.theme")}</legend>

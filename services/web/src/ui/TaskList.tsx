@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import type { TaskOut } from "../api/client";
+import { taskTitle } from "../tasks/titles";
 import { thumbnailOf } from "../tasks/view";
 import { useApp } from "./context";
 import { ErrorNote, errorOf, Loading, PageTitle } from "./common";
@@ -65,10 +66,8 @@ export function TaskList() {
 }
 
 function TaskItem({ task }: { task: TaskOut }) {
-  const { t } = useApp();
-  const theme = typeof task.params?.theme === "string" ? task.params.theme : null;
-  const kind = task.kind ? t.maybe(`tasks.kind.${task.kind}`, task.kind) : "";
-  const name = theme ? t.t("task.heading", { theme: t.maybe(`theme.${theme}`, theme) }) : kind;
+  const { t, notes } = useApp();
+  const name = taskTitle(t, task, notes.get(task.task_id));
   const thumb = task.status === "COMPLETED" ? thumbnailOf(task.results?.[0]) : null;
   return (
     <li>

@@ -1,12 +1,88 @@
 import { useCallback, useEffect, useId, useRef, useState } from "react";
 import { isTerminal, type TaskOut } from "../api/client";
+import type { StringKey } from "../i18n";
 import { retryParams, settingsFromParams, startMural } from "../tasks/mural";
+import { asUpload, startTask } from "../tasks/start";
+import { taskTitle } from "../tasks/titles";
 import { displayOf, taskView, type TaskView } from "../tasks/view";
 import { Compare } from "./Compare";
 import { useApp } from "./context";
 import { ErrorNote, errorOf, Loading, PageTitle } from "./common";
-import { hrefFor } from "./router";
+import { hrefFor, type Route } from "./router";
 import { useTaskStream } from "./useTaskStream";
+
+/** What differs between kinds on this page: words, previews, the result, where "another" goes. */
+interface KindPage {
+  previews: boolean;
+  words: {
+    notSubmitted: StringKey;
+    failed: StringKey;
+    cancelled: StringKey;
+    previews: StringKey;
+    previewAlt: StringKey;
+    previewWaiting: StringKey;
+    starting: StringKey;
+  };
+  another: { route: Route; label: StringKey };
+}
+
+const MURAL_WORDS: KindPage["words"] = {
+  notSubmitted: "task.notSubmitted",
+  failed: "task.failed",
+  cancelled: "task.cancelled",
+  previews: "task.previews",
+  previewAlt: "task.previewAlt",
+  previewWaiting: "task.previewWaiting",
+  starting: "task.starting",
+};
+
+const OTHER_WORDS: KindPage["words"] = {
+  notSubmitted: "task.other.notSubmitted",
+  failed: "task.other.failed",
+  cancelled: "task.other.cancelled",
+  previews: "task.other.previews",
+  previewAlt: "task.other.previewAlt",
+  previewWaiting: "task.other.previewWaiting",
+  starting: "task.other.starting",
+};
+
+function kindPage(kind: string | null | undefined): KindPage {
+  switch (kind) {
+    case "sketch":
+      return {
+        previews: true,
+        words: OTHER_WORDS,
+        another: { route: { name: "sketch" }, label: "task.newSketch" },
+      };
+    case "filter":
+      return {
+        previews: false,
+        words: OTHER_WORDS,
+        another: { route: { name: "filters" }, label: "task.newFilter" },
+      };
+    case "panorama":
+      return {
+        previews: false,
+        words: OTHER_WORDS,
+        another: { route: { name: "panorama" }, label: "task.newPanorama" },
+      };
+    case "mural":
+    case null:
+    case undefined:
+      return {
+        previews: true,
+        words: MURAL_WORDS,
+        another: { route: { name: "mural" }, label: "task.newMural" },
+      };
+    default:
+      // A kind this client does not know yet.
+      return {
+        previews: false,
+        words: OTHER_WORDS,
+        another: { route: { name: "mural" }, label: "task.newMural" },
+      };
+  }
+}
 
 type Problem = { code: string; message: string } | null;
 
@@ -15,7 +91,7 @@ type Problem = { code: string; message: string } | null;
 const REFRESH_AFTER_MS = 30_000;
 
 export function TaskPage({ taskId }: { taskId: string }) {
-  const { api, t, getToken, photos, navigate, draft, signOut } = useApp();
+  const { api, t, getToken, photos, notes, navigate, draft, signOut } = useApp();
   const [task, setTask] = useState<TaskOut | null>(null);
   const [loadError, setLoadError] = useState<Problem>(null);
   const [previews, setPreviews] = useState(false);
@@ -65,11 +141,14 @@ export function TaskPage({ taskId }: { taskId: string }) {
   if (!task) return <Loading />;
 
   const view = taskView(task, live);
-  const theme = typeof task.params?.theme === "string" ? task.params.theme : null;
-  const title = theme ? t.t("task.heading", { theme: t.maybe(`theme.${theme}`, theme) }) : t.t("task.title");
+  const page = kindPage(task.kind);
+  const title = taskTitle(t, task, notes.get(taskId)) ?? t.t("task.title");
   const wish = typeof task.params?.prompt === "string" ? task.params.prompt : "";
+  const style = task.kind === "sketch" && typeof task.params?.style === "string" ? task.params.style : null;
   const photo = photos.get(taskId);
-  const canRetry = task.kind === "mural" && isTerminal(view.status);
+  // A new variation (a new seed): a mural, or a sketch whose doodle this tab still has.
+  const canRetry =
+    isTerminal(view.status) && (task.kind === "mural" || (task.kind === "sketch" && photo !== undefined));
 
   async function cancel() {
     setCancelling(true);
@@ -86,6 +165,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
 
   async function retry() {
     const params = retryParams(task?.params ?? {});
+    const kind = task?.kind ?? "mural";
     if (!photo) {
       draft.set(settingsFromParams(params));
       navigate({ name: "mural" });
@@ -94,7 +174,10 @@ export function TaskPage({ taskId }: { taskId: string }) {
     setRetrying(true);
     setActionError(null);
     try {
-      const started = await startMural(api, photo, params);
+      const started =
+        kind === "sketch"
+          ? await startTask(api, "sketch", [asUpload(photo, "sketch")], params)
+          : await startMural(api, photo, params);
       photos.put(started.taskId, photo);
       navigate({ name: "task", id: started.taskId });
     } catch (cause) {
@@ -115,11 +198,13 @@ export function TaskPage({ taskId }: { taskId: string }) {
       <p className="status-line">
         <span className={`badge badge-${view.status.toLowerCase()}`}>{t.t(`status.${view.status}`)}</span>
       </p>
+      {style && <p className="hint">{t.t("task.style", { style: t.maybe(`style.${style}`, style) })}</p>}
       {wish && <blockquote className="wish">{wish}</blockquote>}
 
       {(view.status === "QUEUED" || view.status === "INPROGRESS") && (
         <LiveProgress
           view={view}
+          page={page}
           previews={previews}
           onPreviews={setPreviews}
           reconnecting={live?.connection === "waiting"}
@@ -143,18 +228,18 @@ export function TaskPage({ taskId }: { taskId: string }) {
         </ErrorNote>
       )}
 
-      {view.status === "CREATED" && <p className="note">{t.t("task.notSubmitted")}</p>}
+      {view.status === "CREATED" && <p className="note">{t.t(page.words.notSubmitted)}</p>}
       {view.status === "FAILED" && (
         <div className="note note-error" role="alert">
           <p>
-            <strong>{t.t("task.failed")}</strong> {t.error(view.error)}
+            <strong>{t.t(page.words.failed)}</strong> {t.error(view.error)}
           </p>
         </div>
       )}
-      {view.status === "CANCELLED" && <p className="note">{t.t("task.cancelled")}</p>}
+      {view.status === "CANCELLED" && <p className="note">{t.t(page.words.cancelled)}</p>}
 
       {view.status === "COMPLETED" && (
-        <Result view={view} before={photo?.url ?? null} onImageError={refreshResults} />
+        <Result kind={task.kind} view={view} input={photo?.url ?? null} onImageError={refreshResults} />
       )}
 
       <ErrorNote error={actionError} />
@@ -166,11 +251,11 @@ export function TaskPage({ taskId }: { taskId: string }) {
         )}
         {canRetry && (
           <button type="button" className="button button-primary" disabled={retrying} onClick={() => void retry()}>
-            {retrying ? t.t("task.starting") : t.t(photo ? "task.tryAgain" : "task.tryAgainNeedsPhoto")}
+            {retrying ? t.t(page.words.starting) : t.t(photo ? "task.tryAgain" : "task.tryAgainNeedsPhoto")}
           </button>
         )}
-        <a className="button" href={hrefFor({ name: "mural" })}>
-          {t.t("task.newMural")}
+        <a className="button" href={hrefFor(page.another.route)}>
+          {t.t(page.another.label)}
         </a>
         <a className="button button-quiet" href={hrefFor({ name: "tasks" })}>
           {t.t("task.allTasks")}
@@ -182,12 +267,14 @@ export function TaskPage({ taskId }: { taskId: string }) {
 
 function LiveProgress({
   view,
+  page,
   previews,
   onPreviews,
   reconnecting,
   checkboxId,
 }: {
   view: TaskView;
+  page: KindPage;
   previews: boolean;
   onPreviews: (on: boolean) => void;
   reconnecting: boolean;
@@ -222,67 +309,123 @@ function LiveProgress({
           {t.t("task.reconnecting")}
         </p>
       )}
-      <div className="checkbox">
-        <input
-          id={checkboxId}
-          type="checkbox"
-          checked={previews}
-          onChange={(e) => onPreviews(e.target.checked)}
-        />
-        <label htmlFor={checkboxId}>{t.t("task.previews")}</label>
-      </div>
-      {previews &&
+      {page.previews && (
+        <div className="checkbox">
+          <input
+            id={checkboxId}
+            type="checkbox"
+            checked={previews}
+            onChange={(e) => onPreviews(e.target.checked)}
+          />
+          <label htmlFor={checkboxId}>{t.t(page.words.previews)}</label>
+        </div>
+      )}
+      {page.previews &&
+        previews &&
         (view.preview ? (
           <img
             className="preview"
             src={view.preview.image}
             width={view.preview.width}
             height={view.preview.height}
-            alt={t.t("task.previewAlt", { step: view.preview.step, total: view.preview.total_steps })}
+            alt={t.t(page.words.previewAlt, { step: view.preview.step, total: view.preview.total_steps })}
           />
         ) : (
-          <p className="hint">{t.t("task.previewWaiting")}</p>
+          <p className="hint">{t.t(page.words.previewWaiting)}</p>
         ))}
     </div>
   );
 }
 
 function Result({
+  kind,
   view,
-  before,
+  input,
   onImageError,
 }: {
+  kind: string | null | undefined;
   view: TaskView;
-  before: string | null;
+  /** What this tab sent, when it still has it: the photo, or the doodle. */
+  input: string | null;
   onImageError: () => void;
 }) {
   const { t } = useApp();
   const result = view.results.find((r) => r.content_type.startsWith("image/")) ?? view.results[0];
   if (!result) return null;
   const shown = displayOf(result);
-  return (
-    <div className="result">
-      {before ? (
-        <Compare
-          before={before}
-          after={shown.url}
-          width={shown.width}
-          height={shown.height}
-          onAfterError={onImageError}
-        />
-      ) : (
-        <>
+  const single = (alt: StringKey, hint: StringKey | null) => (
+    <>
+      <img
+        className="result-image"
+        src={shown.url}
+        width={shown.width}
+        height={shown.height}
+        alt={t.t(alt)}
+        onError={onImageError}
+      />
+      {hint && <p className="hint">{t.t(hint)}</p>}
+    </>
+  );
+  let picture;
+  if (kind === "panorama") {
+    picture = single("task.panoramaResultAlt", null);
+  } else if (kind === "sketch") {
+    picture = input ? (
+      <div className="side-by-side">
+        <figure>
+          <img className="doodle" src={input} alt={t.t("task.sketchDoodleAlt")} />
+          <figcaption className="hint" aria-hidden="true">
+            {t.t("task.sketchDoodle")}
+          </figcaption>
+        </figure>
+        <figure>
           <img
-            className="result-image"
             src={shown.url}
             width={shown.width}
             height={shown.height}
-            alt={t.t("task.resultAlt")}
+            alt={t.t("task.sketchResultAlt")}
             onError={onImageError}
           />
-          <p className="hint">{t.t("task.noBefore")}</p>
-        </>
-      )}
+          <figcaption className="hint" aria-hidden="true">
+            {t.t("task.sketchPicture")}
+          </figcaption>
+        </figure>
+      </div>
+    ) : (
+      single("task.sketchResultAlt", "task.noDoodle")
+    );
+  } else if (kind === "filter") {
+    picture = input ? (
+      <Compare
+        before={input}
+        after={shown.url}
+        width={shown.width}
+        height={shown.height}
+        onAfterError={onImageError}
+        beforeAlt="filter.photoAlt"
+        afterAlt="task.filterResultAlt"
+      />
+    ) : (
+      single("task.filterResultAlt", "task.noBefore")
+    );
+  } else if (kind === "mural" || !kind) {
+    picture = input ? (
+      <Compare
+        before={input}
+        after={shown.url}
+        width={shown.width}
+        height={shown.height}
+        onAfterError={onImageError}
+      />
+    ) : (
+      single("task.resultAlt", "task.noBefore")
+    );
+  } else {
+    picture = single("task.otherResultAlt", null);
+  }
+  return (
+    <div className="result">
+      {picture}
       <h2>{t.t("task.downloads")}</h2>
       <ul className="downloads">
         {result.display && (

@@ -1,4 +1,5 @@
-import { useEffect, useRef, type ReactNode } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
+import type { OnStep, StartStep, UploadProgress } from "../tasks/start";
 import { useApp } from "./context";
 
 /** An error said as a sentence, announced to screen readers. */
@@ -47,4 +48,26 @@ export function errorOf(cause: unknown): { code: string; message: string } {
     return { code: cause.code, message: String((cause as { message?: unknown }).message ?? "") };
   }
   return { code: "internal_error", message: String((cause as Error)?.message ?? cause) };
+}
+
+export type Problem = { code: string; message: string } | string | null;
+
+/** The start sequence's step, said as a short sentence (for the submit button and a status). */
+export function useStartSteps(what: "photo" | "sketch") {
+  const { t } = useApp();
+  const [state, setState] = useState<{ step: StartStep; upload?: UploadProgress } | null>(null);
+  const onStep: OnStep = (step, _taskId, upload) => setState(upload ? { step, upload } : { step });
+  let text = "";
+  if (state?.step === "creating") text = t.t("mural.step.creating");
+  if (state?.step === "submitting") text = t.t("mural.step.submitting");
+  if (state?.step === "uploading") {
+    const upload = state.upload;
+    text =
+      upload && upload.count > 1
+        ? t.t("start.uploadingPhotoN", { n: upload.index, count: upload.count })
+        : what === "sketch"
+          ? t.t("start.uploadingSketch")
+          : t.t("mural.step.uploading");
+  }
+  return { busy: state !== null, text, onStep, reset: () => setState(null) };
 }

@@ -2,6 +2,7 @@ import { createContext, useContext } from "react";
 import type { Client } from "../api/client";
 import type { Translator } from "../i18n";
 import type { MuralSettings } from "../tasks/mural";
+import type { TaskNotes } from "../tasks/notes";
 import type { PhotoCache } from "../tasks/photoCache";
 import type { Route } from "./router";
 
@@ -11,7 +12,10 @@ export interface AppServices {
   getToken(): string | null;
   navigate(route: Route): void;
   signOut(notice?: string): void;
+  /** The inputs sent from this tab, by task: a mural's or filter's photo, a sketch's doodle. */
   photos: PhotoCache;
+  /** What the API does not say back about a task (a panorama's photo count). */
+  notes: TaskNotes;
   /** Settings for the mural form to start from ("try again" without the photo). */
   draft: { take(): Partial<MuralSettings> | null; set(settings: Partial<MuralSettings>): void };
 }

@@ -13,10 +13,15 @@ describe("hash router", () => {
     expect(parseHash("#/tasks/")).toEqual({ name: "tasks" });
     expect(parseHash("#/account")).toEqual({ name: "account" });
     expect(parseHash("#/tasks/abc123")).toEqual({ name: "task", id: "abc123" });
+    expect(parseHash("#/sketch")).toEqual({ name: "sketch" });
+    expect(parseHash("#/filters/")).toEqual({ name: "filters" });
+    expect(parseHash("#/panorama")).toEqual({ name: "panorama" });
   });
 
   it("calls anything else not found", () => {
     expect(parseHash("#/board")).toEqual({ name: "notFound", path: "/board" });
+    expect(parseHash("#/sketch/x")).toEqual({ name: "notFound", path: "/sketch/x" });
+    expect(parseHash("#/task")).toEqual({ name: "notFound", path: "/task" });
     expect(parseHash("#/tasks/a/b")).toEqual({ name: "notFound", path: "/tasks/a/b" });
     expect(parseHash("#/tasks/%E0%A4%A")).toEqual({ name: "notFound", path: "/tasks/%E0%A4%A" });
   });
@@ -27,6 +32,9 @@ describe("hash router", () => {
       { name: "tasks" },
       { name: "task", id: "a b/c" },
       { name: "account" },
+      { name: "sketch" },
+      { name: "filters" },
+      { name: "panorama" },
     ];
     for (const route of routes) expect(parseHash(hrefFor(route))).toEqual(route);
   });
@@ -35,5 +43,6 @@ describe("hash router", () => {
     expect(navSection({ name: "task", id: "x" })).toBe("tasks");
     expect(navSection({ name: "account" })).toBe("account");
     expect(navSection({ name: "notFound", path: "/x" })).toBeNull();
+    expect(navSection({ name: "panorama" })).toBe("panorama");
   });
 });

@@ -1,9 +1,13 @@
-// A tiny hash router: `#/mural`, `#/tasks`, `#/tasks/<id>`, `#/account`. Hash URLs need no
-// server rule, so the static server may serve index.html at `/` only. A new product area
-// is one more entry in ROUTES and one more case where the page is chosen (App.tsx).
+// A tiny hash router: `#/mural`, `#/sketch`, `#/filters`, `#/panorama`, `#/tasks`,
+// `#/tasks/<id>`, `#/account`. Hash URLs need no server rule, so the static server may serve
+// index.html at `/` only. A new product area is one more entry in Route, NAV_ROUTES and SIMPLE
+// and one more case where the page is chosen (App.tsx).
 
 export type Route =
   | { name: "mural" }
+  | { name: "sketch" }
+  | { name: "filters" }
+  | { name: "panorama" }
   | { name: "tasks" }
   | { name: "task"; id: string }
   | { name: "account" }
@@ -12,7 +16,10 @@ export type Route =
 export type RouteName = Route["name"];
 
 /** The pages in the main navigation, in order. */
-export const NAV_ROUTES = ["mural", "tasks", "account"] as const;
+export const NAV_ROUTES = ["mural", "sketch", "filters", "panorama", "tasks", "account"] as const;
+
+/** The pages that are one word long in the hash. */
+const SIMPLE = new Set<string>(["mural", "sketch", "filters", "panorama", "tasks", "account"]);
 
 export const HOME: Route = { name: "mural" };
 
@@ -21,9 +28,7 @@ export function parseHash(hash: string): Route {
   const parts = path.split("/").filter(Boolean);
   const [first, second, ...rest] = parts;
   if (parts.length === 0) return HOME;
-  if (first === "mural" && parts.length === 1) return { name: "mural" };
-  if (first === "account" && parts.length === 1) return { name: "account" };
-  if (first === "tasks" && parts.length === 1) return { name: "tasks" };
+  if (first && parts.length === 1 && SIMPLE.has(first)) return { name: first } as Route;
   if (first === "tasks" && second && rest.length === 0) {
     try {
       return { name: "task", id: decodeURIComponent(second) };
@@ -37,13 +42,14 @@ export function parseHash(hash: string): Route {
 export function hrefFor(route: Route): string {
   switch (route.name) {
     case "mural":
-      return "#/mural";
+    case "sketch":
+    case "filters":
+    case "panorama":
     case "tasks":
-      return "#/tasks";
+    case "account":
+      return `#/${route.name}`;
     case "task":
       return `#/tasks/${encodeURIComponent(route.id)}`;
-    case "account":
-      return "#/account";
     case "notFound":
       return `#${route.path}`;
   }
