@@ -32,6 +32,23 @@ def wall_photo(path):
     return path
 
 
+def overlapping_halves(folder) -> list:
+    """Two photos of one scene taken side by side: the left and right parts of the
+    astronaut, overlapping by a third."""
+    astronaut = skdata.astronaut()  # 512x512
+    paths = [folder / "left.png", folder / "right.png"]
+    Image.fromarray(astronaut[:, :320]).save(paths[0])
+    Image.fromarray(astronaut[:, 192:]).save(paths[1])
+    return paths
+
+
+async def as_guest_on(page, base_url: str, nav: str, heading: str) -> None:
+    await page.goto(base_url + "/")
+    await page.get_by_role("button", name="Continue as guest").click()
+    await page.get_by_role("link", name=nav, exact=True).click()
+    await page.get_by_role("heading", name=heading).wait_for()
+
+
 async def choose_wall_with_a_tap(page, tmp_path) -> None:
     """Photo, theme, wish, and the wall as one point tapped on it (green: on the wall)."""
     await page.get_by_label("Choose a photo").set_input_files(wall_photo(tmp_path / "w.png"))
@@ -117,8 +134,8 @@ async def test_the_app_shell_loads_within_its_javascript_budget(browser, web_sta
         await page.screenshot(path=screenshot_path("desktop-mural"), full_page=True)
         assert await serious_accessibility_violations(page) == []
         for name, where in (("desktop-tasks", "My tasks"), ("desktop-account", "Account")):
-            await page.get_by_role("link", name=where).click()
-            await page.get_by_role("heading", name=where).wait_for()
+            await page.get_by_role("link", name=where, exact=True).click()
+            await page.get_by_role("heading", name=where, exact=True).wait_for()
             await page.screenshot(path=screenshot_path(name), full_page=True)
             assert await serious_accessibility_violations(page) == [], name
     finally:
@@ -165,5 +182,80 @@ async def test_the_result_is_shown_after_the_network_drops_while_it_paints(
         # Reconnected, the snapshot brings whatever happened while away.
         result = page.get_by_role("img", name="The mural painted on your wall")
         await result.wait_for(timeout=JOB_TIMEOUT_MS)
+    finally:
+        await context.close()
+
+
+async def test_a_photo_gets_a_filter_with_before_and_after(browser, web_stack, tmp_path):
+    context, page = await _page(browser, PHONE)
+    try:
+        await as_guest_on(page, web_stack.base_url, "Filters", "Filter a photo")
+        await page.get_by_label("Choose a photo").set_input_files(wall_photo(tmp_path / "w.png"))
+        await page.get_by_role("img", name="The photo you chose").wait_for()
+        await page.get_by_role("radio", name="Cartoon").check()
+        await page.screenshot(path=screenshot_path("phone-filter"), full_page=True)
+        assert await serious_accessibility_violations(page) == []
+        await page.get_by_role("button", name="Apply the filter").click()
+        after = page.get_by_role("img", name="Your photo with the filter applied")
+        await after.wait_for(timeout=JOB_TIMEOUT_MS)
+        await page.screenshot(path=screenshot_path("phone-filter-result"), full_page=True)
+        assert await serious_accessibility_violations(page) == []
+        assert await page.get_by_role("heading", name="Cartoon filter").is_visible()
+    finally:
+        await context.close()
+
+
+async def test_two_photos_chosen_out_of_order_are_put_right_and_stitched_into_a_panorama(
+    browser, web_stack, tmp_path
+):
+    context, page = await _page(browser, PHONE)
+    try:
+        await as_guest_on(page, web_stack.base_url, "Panorama", "Stitch a panorama")
+        left, right = overlapping_halves(tmp_path)
+        # Chosen in the wrong order, then put right with the buttons.
+        await page.get_by_label("Choose photos").set_input_files([right, left])
+        await page.get_by_role("img", name="Photo 2").wait_for()
+        await page.get_by_role("button", name="Move up: photo 2").click()
+        await page.screenshot(path=screenshot_path("phone-panorama"), full_page=True)
+        assert await serious_accessibility_violations(page) == []
+        await page.get_by_role("button", name="Stitch the panorama").click()
+        stitched = page.get_by_role("img", name="The stitched panorama")
+        await stitched.wait_for(timeout=JOB_TIMEOUT_MS)
+        await page.screenshot(path=screenshot_path("phone-panorama-result"), full_page=True)
+        assert await serious_accessibility_violations(page) == []
+        # Wider than either photo: the two were joined.
+        width = await stitched.evaluate("(img) => img.naturalWidth")
+        assert width > 320, width
+    finally:
+        await context.close()
+
+
+async def test_a_doodle_drawn_on_the_canvas_becomes_a_picture(browser, web_stack):
+    context, page = await _page(browser, DESKTOP)
+    try:
+        await as_guest_on(page, web_stack.base_url, "Sketch", "Make a picture from a sketch")
+        canvas = page.get_by_role("img", name="Drawing area")
+        box = await canvas.bounding_box()
+        # A house: a square and a roof, stroke by stroke with the pen.
+        x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+        for stroke in (
+            [(0.3, 0.5), (0.7, 0.5), (0.7, 0.85), (0.3, 0.85), (0.3, 0.5)],
+            [(0.25, 0.52), (0.5, 0.2), (0.75, 0.52)],
+        ):
+            await page.mouse.move(x + w * stroke[0][0], y + h * stroke[0][1])
+            await page.mouse.down()
+            for fx, fy in stroke[1:]:
+                await page.mouse.move(x + w * fx, y + h * fy, steps=8)
+            await page.mouse.up()
+        await page.get_by_role("radio", name="No style").check(timeout=JOB_TIMEOUT_MS)
+        await page.get_by_label("Describe the picture").fill("a little house")
+        await page.screenshot(path=screenshot_path("desktop-sketch"), full_page=True)
+        assert await serious_accessibility_violations(page) == []
+        await page.get_by_role("button", name="Make the picture").click()
+        picture = page.get_by_role("img", name="The picture made from your sketch")
+        await picture.wait_for(timeout=JOB_TIMEOUT_MS)
+        await page.screenshot(path=screenshot_path("desktop-sketch-result"), full_page=True)
+        assert await serious_accessibility_violations(page) == []
+        assert await page.get_by_role("img", name="Your doodle").is_visible()
     finally:
         await context.close()
