@@ -3,10 +3,10 @@
 from fastapi import APIRouter, Request
 
 from saekdam_backbone.workers import live_workers
-from saekdam_contracts.capabilities import MURAL_REGIONS
-from saekdam_contracts.jobs import FILTER_NAMES, JOB_SPECS, STYLES, THEMES
+from saekdam_contracts.jobs import FILTER_NAMES, JOB_SPECS
 
 from ..deps import SettingsDep
+from ..domain import catalog
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 
@@ -39,19 +39,14 @@ async def kinds(settings: SettingsDep) -> dict:
 
 @router.get("/themes")
 async def themes(request: Request) -> dict:
-    """Mural themes; `available` when a running worker has the models for it right now, and
-    the region modes those workers can find a wall with (`mask` only when none has SAM)."""
-    workers = await live_workers(request.app.state.redis)
-    ready = {t for w in workers for t in w.themes}
-    regions = {r for w in workers for r in w.mural_regions}
-    return {
-        "themes": [{"name": t, "available": t in ready} for t in THEMES],
-        "regions": [r for r in MURAL_REGIONS if r in regions],
-    }
+    """Mural themes; `available` when a running worker has the models for it right now, else
+    `reason` ({code, message}: no_worker, model_unavailable or theme_unavailable); and the
+    region modes those workers can find a wall with (`mask` only when none has SAM)."""
+    return catalog.themes(await live_workers(request.app.state.redis))
 
 
 @router.get("/styles")
 async def styles(request: Request) -> dict:
-    """Sketch style presets; `available` when a running worker has the SDXL models."""
-    ready = {s for w in await live_workers(request.app.state.redis) for s in w.styles}
-    return {"styles": [{"name": s, "available": s in ready} for s in STYLES]}
+    """Sketch style presets; `available` when a running worker has the SDXL models, else
+    `reason` ({code, message}: no_worker or model_unavailable)."""
+    return catalog.styles(await live_workers(request.app.state.redis))

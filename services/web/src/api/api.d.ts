@@ -541,7 +541,8 @@ export interface paths {
         };
         /**
          * Styles
-         * @description Sketch style presets; `available` when a running worker has the SDXL models.
+         * @description Sketch style presets; `available` when a running worker has the SDXL models, else
+         *     `reason` ({code, message}: no_worker or model_unavailable).
          */
         get: operations["styles_v1_styles_get"];
         put?: never;
@@ -665,8 +666,9 @@ export interface paths {
         };
         /**
          * Themes
-         * @description Mural themes; `available` when a running worker has the models for it right now, and
-         *     the region modes those workers can find a wall with (`mask` only when none has SAM).
+         * @description Mural themes; `available` when a running worker has the models for it right now, else
+         *     `reason` ({code, message}: no_worker, model_unavailable or theme_unavailable); and the
+         *     region modes those workers can find a wall with (`mask` only when none has SAM).
          */
         get: operations["themes_v1_themes_get"];
         put?: never;

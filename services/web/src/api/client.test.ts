@@ -190,8 +190,9 @@ describe("api client", () => {
     expect(
       parseThemes({
         themes: [
-          { name: "ocean", available: true },
-          { name: "space", available: "yes", reason: "no worker" },
+          { name: "ocean", available: true, reason: null },
+          { name: "space", available: "yes", reason: { code: "no_worker", message: "none" } },
+          { name: "city", available: false, reason: "not an object" },
           { available: true },
         ],
         regions: ["auto", 3],
@@ -199,7 +200,8 @@ describe("api client", () => {
     ).toEqual({
       themes: [
         { name: "ocean", available: true },
-        { name: "space", available: false, reason: "no worker" },
+        { name: "space", available: false, reason: { code: "no_worker", message: "none" } },
+        { name: "city", available: false },
       ],
       regions: ["auto"],
     });

@@ -27,8 +27,9 @@ export const isTerminal = (status: TaskStatus | undefined | null): boolean =>
 export interface Theme {
   name: string;
   available: boolean;
-  /** Not sent by the API today; shown when a later version explains why. */
-  reason?: string;
+  /** Why it cannot be painted now (`no_worker`, `model_unavailable`, `theme_unavailable`),
+   * shown as the error sentence for its code. */
+  reason?: ErrorInfo;
 }
 export interface Themes {
   themes: Theme[];
@@ -239,7 +240,13 @@ function parseChoices(list: unknown): Theme[] {
     .filter((t): t is Record<string, unknown> => !!t && typeof (t as Theme).name === "string")
     .map((t) => {
       const choice: Theme = { name: t.name as string, available: t.available === true };
-      if (typeof t.reason === "string") choice.reason = t.reason;
+      const reason = t.reason as Record<string, unknown> | null | undefined;
+      if (reason && typeof reason.code === "string") {
+        choice.reason = {
+          code: reason.code,
+          message: typeof reason.message === "string" ? reason.message : "",
+        };
+      }
       return choice;
     });
 }

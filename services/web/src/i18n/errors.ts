@@ -90,6 +90,10 @@ export const ERROR_SENTENCES: Record<string, Sentences> = {
     en: "The server does not know this kind of job.",
     ko: "서버가 알지 못하는 작업 종류입니다.",
   },
+  no_worker: {
+    en: "No painter for this is running right now.",
+    ko: "지금은 이 작업을 하는 서버가 실행되고 있지 않습니다.",
+  },
   unsupported_kind: {
     en: "No painter can do this kind of job right now.",
     ko: "지금은 이 종류의 작업을 할 수 있는 서버가 없습니다.",

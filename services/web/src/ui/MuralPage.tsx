@@ -131,7 +131,7 @@ export function MuralPage() {
                     <span className="choice-label">{t.maybe(`theme.${th.name}`, th.name)}</span>
                     {!th.available && (
                       <span className="choice-reason" id={reasonId}>
-                        {th.reason ?? t.t("mural.themeUnavailable")}
+                        {th.reason ? t.error(th.reason) : t.t("mural.themeUnavailable")}
                       </span>
                     )}
                   </label>

@@ -325,7 +325,7 @@ export function SketchPage() {
                 value: s.name,
                 label: t.maybe(`style.${s.name}`, s.name),
                 available: s.available,
-                reason: s.reason ?? t.t("sketch.styleUnavailable"),
+                reason: s.reason ? t.error(s.reason) : t.t("sketch.styleUnavailable"),
               }))}
               value={style}
               onChange={setStyle}
