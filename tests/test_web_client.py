@@ -259,3 +259,42 @@ async def test_a_doodle_drawn_on_the_canvas_becomes_a_picture(browser, web_stack
         assert await page.get_by_role("img", name="Your doodle").is_visible()
     finally:
         await context.close()
+
+
+async def test_the_app_installs_as_a_pwa_whose_shell_works_offline_and_never_caches_the_api(
+    browser, web_stack
+):
+    context, page = await _page(browser, PHONE)
+    try:
+        await page.goto(web_stack.base_url + "/")
+        manifest_href = await page.locator("link[rel=manifest]").get_attribute("href")
+        manifest = await page.request.get(web_stack.base_url + manifest_href)
+        assert manifest.ok
+        body = await manifest.json()
+        assert body["display"] == "standalone" and body["start_url"] == "/"
+        assert {icon["sizes"] for icon in body["icons"]} >= {"192x192", "512x512"}
+        scope = await page.evaluate("async () => (await navigator.serviceWorker.ready).scope")
+        assert scope == web_stack.base_url + "/"
+        # Some API traffic, then what the caches hold: the shell, and nothing of the API.
+        await page.reload()
+        await page.get_by_role("button", name="Continue as guest").click()
+        await page.get_by_role("heading", name="Make a mural").wait_for()
+        cached = await page.evaluate(
+            """async () => { const urls = [];
+                for (const name of await caches.keys()) {
+                  for (const r of await (await caches.open(name)).keys()) urls.push(r.url); }
+                return urls; }"""
+        )
+        paths = {url.removeprefix(web_stack.base_url) for url in cached}
+        assert "/index.html" in paths and any(p.startswith("/assets/") for p in paths), paths
+        assert not [p for p in paths if p.startswith(("/v1", "/healthz", "/openapi.json"))]
+        # Offline, the app shell still loads from the cache.
+        await context.set_offline(True)
+        await page.goto(web_stack.base_url + "/")
+        await (
+            page.get_by_role("heading", name="Make a mural")
+            .or_(page.get_by_role("button", name="Continue as guest"))
+            .wait_for()
+        )
+    finally:
+        await context.close()

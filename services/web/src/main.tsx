@@ -1,5 +1,6 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
+import { registerServiceWorker } from "./pwa/register";
 import { App } from "./ui/App";
 import "./styles.css";
 
@@ -14,3 +15,7 @@ createRoot(document.getElementById("root")!).render(
     <App {...(rebaseUrl ? { rebaseUrl } : {})} />
   </StrictMode>,
 );
+
+// Offline start and installation (public/manifest.webmanifest): the service worker exists in
+// production builds only (vite.config.ts builds it); the dev server never registers one.
+if (import.meta.env.PROD) registerServiceWorker(window);
