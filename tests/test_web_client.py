@@ -56,11 +56,15 @@ async def choose_wall_with_a_tap(page, tmp_path) -> None:
     # The worker may still be starting: the page asks again until a theme can be painted.
     await page.get_by_role("radio", name="Ocean").check(timeout=JOB_TIMEOUT_MS)
     await page.get_by_label("Your wish").fill("whales in the sea")
+    await tap_the_wall(page)
+
+
+async def tap_the_wall(page) -> None:
     await page.get_by_role("radio", name="Tap points on the wall").check()
     photo = page.get_by_role("application", name="Photo: tap to mark the wall")
     box = await photo.bounding_box()
     await photo.tap(position={"x": box["width"] * 0.5, "y": box["height"] * 0.4})
-    await page.get_by_role("list", name="Your points").get_by_role("listitem").wait_for()
+    await page.get_by_role("list", name="Your points").get_by_role("listitem").first.wait_for()
 
 
 async def _page(browser, sizes: dict):
@@ -296,5 +300,72 @@ async def test_the_app_installs_as_a_pwa_whose_shell_works_offline_and_never_cac
             .or_(page.get_by_role("button", name="Continue as guest"))
             .wait_for()
         )
+    finally:
+        await context.close()
+
+
+async def test_a_mural_shared_to_the_board_is_liked_commented_found_and_remixed_on_a_new_photo(
+    browser, web_stack, tmp_path
+):
+    context, page = await _page(browser, PHONE)
+    try:
+        await page.goto(web_stack.base_url + "/")
+        await page.get_by_role("button", name="Create account").first.click()
+        await page.get_by_label("Email").fill("painter@example.com")
+        await page.get_by_label("Username").fill("painter")
+        await page.get_by_label("Password").fill("correct horse battery")
+        await page.locator("form").get_by_role("button", name="Create account").click()
+        await page.get_by_role("heading", name="Make a mural").wait_for()
+        await choose_wall_with_a_tap(page, tmp_path)
+        await page.get_by_role("button", name="Paint the mural").click()
+        await page.get_by_role("img", name="The mural painted on your wall").wait_for(
+            timeout=JOB_TIMEOUT_MS
+        )
+
+        # Shared, then liked and commented on its post page.
+        await page.get_by_role("button", name="Share to the board").click()
+        await page.get_by_label("Title").fill("Whales on the brick wall")
+        await page.get_by_role("button", name="Publish the post").click()
+        await page.get_by_role("heading", name="Whales on the brick wall").wait_for()
+        like = page.get_by_role("button", name="Like")
+        await like.click()
+        await page.wait_for_function("() => document.querySelector('[aria-pressed=true]') !== null")
+        await page.get_by_label("Write a comment").fill("Lovely colours")
+        await page.get_by_role("button", name="Post the comment").click()
+        await page.get_by_text("Lovely colours").wait_for()
+        await page.screenshot(path=screenshot_path("phone-post"), full_page=True)
+        assert await serious_accessibility_violations(page) == []
+
+        # Found by a search on the board.
+        await page.get_by_role("link", name="Board", exact=True).click()
+        await page.get_by_role("heading", name="Community board").wait_for()
+        await page.get_by_label("Search the board").fill("whales")
+        await page.get_by_role("button", name="Search", exact=True).click()
+        await page.get_by_role("link", name="Whales on the brick wall").wait_for()
+        await page.screenshot(path=screenshot_path("phone-board"), full_page=True)
+        assert await serious_accessibility_violations(page) == []
+
+        # Remix: the post's settings on the mural page, waiting for my own photo.
+        await page.get_by_role("link", name="Whales on the brick wall").click()
+        await page.get_by_role("button", name="Paint this on my wall").click()
+        await page.get_by_role("heading", name="Make a mural").wait_for()
+        assert await page.get_by_label("Your wish").input_value() == "whales in the sea"
+        assert await page.get_by_role("radio", name="Ocean").is_checked()
+        await page.get_by_label("Choose a photo").set_input_files(wall_photo(tmp_path / "new.png"))
+        await page.get_by_role("img", name="The wall photo you chose").wait_for()
+        # A post keeps no wall (that was the other photo's): mark this one's.
+        await tap_the_wall(page)
+        await page.get_by_role("button", name="Paint the mural").click()
+        await page.get_by_role("img", name="The mural painted on your wall").wait_for(
+            timeout=JOB_TIMEOUT_MS
+        )
+        # The remix's own task was painted: two tasks in all, both done, none left waiting.
+        token = await page.evaluate(
+            "() => JSON.parse(sessionStorage.getItem('saekdam.session')).token"
+        )
+        mine = await page.request.get(
+            web_stack.base_url + "/v1/tasks", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert [t["status"] for t in (await mine.json())["items"]] == ["COMPLETED"] * 2
     finally:
         await context.close()

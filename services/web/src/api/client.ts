@@ -18,6 +18,17 @@ export type LoginIn = Schemas["LoginIn"];
 export type PublicResult = Schemas["PublicResult"];
 export type PublicRendition = Schemas["PublicRendition"];
 export type ErrorInfo = Schemas["ErrorInfo"];
+export type PostOut = Schemas["PostOut"];
+export type PostPage = Schemas["PostPage"];
+export type PostIn = Schemas["PostIn"];
+export type PostPatch = Schemas["PostPatch"];
+export type CommentOut = Schemas["CommentOut"];
+export type CommentPage = Schemas["CommentPage"];
+export type LikeOut = Schemas["LikeOut"];
+export type MadeWith = Schemas["MadeWith"];
+export type RemixOut = Schemas["RemixOut"];
+export type ProfileOut = Schemas["ProfileOut"];
+export type PostSort = "recent" | "popular";
 
 export const TERMINAL_STATUSES: readonly TaskStatus[] = ["COMPLETED", "FAILED", "CANCELLED"];
 export const isTerminal = (status: TaskStatus | undefined | null): boolean =>
@@ -225,6 +236,37 @@ export function createClient(options: ClientOptions = {}) {
       call("post", "/v1/tasks/{task_id}/cancel", { path: { task_id: taskId } }),
     listTasks: (page: { cursor?: string | null; limit?: number } = {}) =>
       call("get", "/v1/tasks", { query: { cursor: page.cursor ?? null, limit: page.limit ?? 20 } }),
+    // -- the board
+    listPosts: (page: { sort?: PostSort; q?: string | null; cursor?: string | null; limit?: number } = {}) =>
+      call("get", "/v1/posts", {
+        query: {
+          sort: page.sort ?? "recent",
+          q: page.q || null,
+          cursor: page.cursor ?? null,
+          limit: page.limit ?? 20,
+        },
+      }),
+    createPost: (body: PostIn) => call("post", "/v1/posts", { body }),
+    getPost: (postId: string) => call("get", "/v1/posts/{post_id}", { path: { post_id: postId } }),
+    editPost: (postId: string, body: PostPatch) =>
+      call("patch", "/v1/posts/{post_id}", { path: { post_id: postId }, body }),
+    deletePost: (postId: string) => call("delete", "/v1/posts/{post_id}", { path: { post_id: postId } }),
+    like: (postId: string) => call("put", "/v1/posts/{post_id}/like", { path: { post_id: postId } }),
+    unlike: (postId: string) => call("delete", "/v1/posts/{post_id}/like", { path: { post_id: postId } }),
+    comments: (postId: string, page: { cursor?: string | null; limit?: number } = {}) =>
+      call("get", "/v1/posts/{post_id}/comments", {
+        path: { post_id: postId },
+        query: { cursor: page.cursor ?? null, limit: page.limit ?? 50 },
+      }),
+    addComment: (postId: string, body: string) =>
+      call("post", "/v1/posts/{post_id}/comments", { path: { post_id: postId }, body: { body } }),
+    deleteComment: (commentId: string) =>
+      call("delete", "/v1/comments/{comment_id}", { path: { comment_id: commentId } }),
+    report: (postId: string, reason: string) =>
+      call("post", "/v1/posts/{post_id}/report", { path: { post_id: postId }, body: { reason } }),
+    remix: (postId: string, keepSeed = false) =>
+      call("post", "/v1/posts/{post_id}/remix", { path: { post_id: postId }, body: { keep_seed: keepSeed } }),
+    profile: (username: string) => call("get", "/v1/users/{username}", { path: { username } }),
     themes: async (): Promise<Themes> => parseThemes(await call("get", "/v1/themes")),
     kinds: async (): Promise<KindInfo[]> => parseKinds(await call("get", "/v1/kinds")),
     styles: async (): Promise<Style[]> => parseStyles(await call("get", "/v1/styles")),

@@ -1,5 +1,13 @@
 // A mural job: its params, and how one is started (through `startTask`, as every kind is).
-import { asUpload, startTask, type OnStep, type Params, type Photo, type StartApi } from "./start";
+import {
+  asUpload,
+  startTask,
+  type OnStep,
+  type Params,
+  type Photo,
+  type StartApi,
+  type StartOptions,
+} from "./start";
 
 export type { Params, Photo, StartStep } from "./start";
 
@@ -61,6 +69,7 @@ export function startMural(
   photo: Photo,
   params: Params,
   onStep?: OnStep,
+  options?: StartOptions,
 ): Promise<{ taskId: string; status: string }> {
-  return startTask(api, "mural", [asUpload(photo, "image")], params, onStep);
+  return startTask(api, "mural", [asUpload(photo, "image")], params, onStep, options);
 }

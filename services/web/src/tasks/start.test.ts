@@ -67,6 +67,18 @@ describe("starting a task of any kind", () => {
     expect(api.submit).toHaveBeenCalledWith("t1", { kind: "panorama", params: {} });
   });
 
+  it("uses an existing CREATED task (a remix's) instead of creating one", async () => {
+    const { api, calls } = fakeApi();
+    const started = await startTask(api, "mural", [file("wall.jpg")], { theme: "ocean" }, undefined, {
+      taskId: "remix-1",
+    });
+    expect(api.createTask).not.toHaveBeenCalled();
+    expect(calls).toEqual(["slot image", "upload u1 wall.jpg", "submit"]);
+    expect(api.requestUpload).toHaveBeenCalledWith("remix-1", expect.objectContaining({ role: "image" }));
+    expect(api.submit).toHaveBeenCalledWith("remix-1", { kind: "mural", params: { theme: "ocean" } });
+    expect(started.taskId).toBe("remix-1");
+  });
+
   it("asks for a sketch slot of the drawing's type and size", async () => {
     const { api } = fakeApi();
     const doodle = { role: "sketch" as const, blob: new Blob(["PNGDATA"]), type: "image/png", name: "sketch.png" };

@@ -31,6 +31,11 @@ export type StartApi = Pick<Client, "createTask" | "requestUpload" | "upload" | 
 
 export type OnStep = (step: StartStep, taskId?: string, upload?: UploadProgress) => void;
 
+export interface StartOptions {
+  /** A CREATED task to use instead of creating one (a remix's task, made by the API). */
+  taskId?: string | null;
+}
+
 /** Steps 1–4 for a job of `kind`; the task's id once it is QUEUED. */
 export async function startTask(
   api: StartApi,
@@ -38,9 +43,10 @@ export async function startTask(
   uploads: readonly TaskUpload[],
   params: Params,
   onStep: OnStep = () => {},
+  options: StartOptions = {},
 ): Promise<{ taskId: string; status: string }> {
   onStep("creating");
-  const { task_id: taskId } = await api.createTask();
+  const taskId = options.taskId ? options.taskId : (await api.createTask()).task_id;
   for (const [i, upload] of uploads.entries()) {
     onStep("uploading", taskId, { index: i + 1, count: uploads.length });
     const slot = await api.requestUpload(taskId, {

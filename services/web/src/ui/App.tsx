@@ -1,10 +1,13 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { createClient, type ClientOptions } from "../api/client";
 import { pickLanguage, translator } from "../i18n";
-import type { MuralSettings } from "../tasks/mural";
+import type { MuralDraft } from "../board/remix";
 import { createTaskNotes } from "../tasks/notes";
 import { createPhotoCache } from "../tasks/photoCache";
 import { AccountPage } from "./AccountPage";
+import { BoardPage } from "./BoardPage";
+import { PostPage } from "./PostPage";
+import { ProfilePage } from "./ProfilePage";
 import { AppContext, type AppServices } from "./context";
 import { FilterPage } from "./FilterPage";
 import { MuralPage } from "./MuralPage";
@@ -50,7 +53,7 @@ export function App({ rebaseUrl }: { rebaseUrl?: ClientOptions["rebaseUrl"] }) {
   const route = useHashRoute();
   const photos = useMemo(() => createPhotoCache(), []);
   const notes = useMemo(() => createTaskNotes(storage()), []);
-  const draftRef = useRef<Partial<MuralSettings> | null>(null);
+  const draftRef = useRef<MuralDraft | null>(null);
 
   useEffect(() => {
     document.documentElement.lang = t.lang;
@@ -183,6 +186,12 @@ function Page({ route }: { route: Route }) {
       return <TaskPage key={route.id} taskId={route.id} />;
     case "account":
       return <AccountPage />;
+    case "board":
+      return <BoardPage />;
+    case "post":
+      return <PostPage key={route.id} postId={route.id} />;
+    case "user":
+      return <ProfilePage key={route.username} username={route.username} />;
     case "notFound":
       return <NotFound />;
   }

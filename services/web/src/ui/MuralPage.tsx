@@ -69,8 +69,11 @@ export function MuralPage() {
     const region = wall.region;
     setError(null);
     try {
-      const params = muralParams({ theme, prompt, region });
-      const { taskId } = await startMural(api, photo.prepared, params, steps.onStep);
+      const params = muralParams({ theme, prompt, region, seed: initial?.seed ?? null });
+      // A remix's task is already made (CREATED, waiting for this photo): it is used, not a new one.
+      const { taskId } = await startMural(api, photo.prepared, params, steps.onStep, {
+        taskId: initial?.taskId ?? null,
+      });
       photos.put(taskId, { blob: photo.prepared.blob, type: photo.prepared.type, name: photo.prepared.name });
       navigate({ name: "task", id: taskId });
     } catch (cause) {
@@ -86,7 +89,8 @@ export function MuralPage() {
   return (
     <section className="page">
       <PageTitle>{t.t("mural.title")}</PageTitle>
-      {initial && <p className="note">{t.t("mural.prefilled")}</p>}
+      {initial && !initial.taskId && <p className="note">{t.t("mural.prefilled")}</p>}
+      {initial?.taskId && <p className="note">{t.t("mural.remixNote")}</p>}
       <form className="form" onSubmit={submit} noValidate>
         <PhotoFieldset
           choice={choice}

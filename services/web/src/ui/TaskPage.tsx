@@ -6,6 +6,7 @@ import { asUpload, startTask } from "../tasks/start";
 import { taskTitle } from "../tasks/titles";
 import { displayOf, taskView, type TaskView } from "../tasks/view";
 import { Compare } from "./Compare";
+import { SharePanel } from "./SharePanel";
 import { useApp } from "./context";
 import { ErrorNote, errorOf, Loading, PageTitle } from "./common";
 import { hrefFor, type Route } from "./router";
@@ -240,6 +241,10 @@ export function TaskPage({ taskId }: { taskId: string }) {
 
       {view.status === "COMPLETED" && (
         <Result kind={task.kind} view={view} input={photo?.url ?? null} onImageError={refreshResults} />
+      )}
+      {view.status === "COMPLETED" && view.results.some((r) => r.content_type.startsWith("image/")) && (
+        // `result_index` counts among the task's images: the first is the one shown above.
+        <SharePanel taskId={taskId} resultIndex={0} />
       )}
 
       <ErrorNote error={actionError} />

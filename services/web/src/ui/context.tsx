@@ -1,7 +1,7 @@
 import { createContext, useContext } from "react";
 import type { Client } from "../api/client";
 import type { Translator } from "../i18n";
-import type { MuralSettings } from "../tasks/mural";
+import type { MuralDraft } from "../board/remix";
 import type { TaskNotes } from "../tasks/notes";
 import type { PhotoCache } from "../tasks/photoCache";
 import type { Route } from "./router";
@@ -16,8 +16,8 @@ export interface AppServices {
   photos: PhotoCache;
   /** What the API does not say back about a task (a panorama's photo count). */
   notes: TaskNotes;
-  /** Settings for the mural form to start from ("try again" without the photo). */
-  draft: { take(): Partial<MuralSettings> | null; set(settings: Partial<MuralSettings>): void };
+  /** Settings for the mural form to start from ("try again" without the photo, a remix). */
+  draft: { take(): MuralDraft | null; set(settings: MuralDraft): void };
 }
 
 export const AppContext = createContext<AppServices | null>(null);

@@ -19,7 +19,9 @@ describe("hash router", () => {
   });
 
   it("calls anything else not found", () => {
-    expect(parseHash("#/board")).toEqual({ name: "notFound", path: "/board" });
+    expect(parseHash("#/nowhere")).toEqual({ name: "notFound", path: "/nowhere" });
+    expect(parseHash("#/board/a/b")).toEqual({ name: "notFound", path: "/board/a/b" });
+    expect(parseHash("#/users")).toEqual({ name: "notFound", path: "/users" });
     expect(parseHash("#/sketch/x")).toEqual({ name: "notFound", path: "/sketch/x" });
     expect(parseHash("#/task")).toEqual({ name: "notFound", path: "/task" });
     expect(parseHash("#/tasks/a/b")).toEqual({ name: "notFound", path: "/tasks/a/b" });
@@ -35,6 +37,9 @@ describe("hash router", () => {
       { name: "sketch" },
       { name: "filters" },
       { name: "panorama" },
+      { name: "board" },
+      { name: "post", id: "p/1" },
+      { name: "user", username: "kim.l" },
     ];
     for (const route of routes) expect(parseHash(hrefFor(route))).toEqual(route);
   });
@@ -44,5 +49,7 @@ describe("hash router", () => {
     expect(navSection({ name: "account" })).toBe("account");
     expect(navSection({ name: "notFound", path: "/x" })).toBeNull();
     expect(navSection({ name: "panorama" })).toBe("panorama");
+    expect(navSection({ name: "post", id: "x" })).toBe("board");
+    expect(navSection({ name: "user", username: "x" })).toBe("board");
   });
 });

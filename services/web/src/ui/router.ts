@@ -1,5 +1,5 @@
 // A tiny hash router: `#/mural`, `#/sketch`, `#/filters`, `#/panorama`, `#/tasks`,
-// `#/tasks/<id>`, `#/account`. Hash URLs need no server rule, so the static server may serve
+// `#/tasks/<id>`, `#/account`, `#/board`, `#/board/<post id>`, `#/users/<username>`. Hash URLs need no server rule, so the static server may serve
 // index.html at `/` only. A new product area is one more entry in Route, NAV_ROUTES and SIMPLE
 // and one more case where the page is chosen (App.tsx).
 
@@ -11,15 +11,18 @@ export type Route =
   | { name: "tasks" }
   | { name: "task"; id: string }
   | { name: "account" }
+  | { name: "board" }
+  | { name: "post"; id: string }
+  | { name: "user"; username: string }
   | { name: "notFound"; path: string };
 
 export type RouteName = Route["name"];
 
 /** The pages in the main navigation, in order. */
-export const NAV_ROUTES = ["mural", "sketch", "filters", "panorama", "tasks", "account"] as const;
+export const NAV_ROUTES = ["mural", "sketch", "filters", "panorama", "board", "tasks", "account"] as const;
 
 /** The pages that are one word long in the hash. */
-const SIMPLE = new Set<string>(["mural", "sketch", "filters", "panorama", "tasks", "account"]);
+const SIMPLE = new Set<string>(["mural", "sketch", "filters", "panorama", "board", "tasks", "account"]);
 
 export const HOME: Route = { name: "mural" };
 
@@ -29,12 +32,16 @@ export function parseHash(hash: string): Route {
   const [first, second, ...rest] = parts;
   if (parts.length === 0) return HOME;
   if (first && parts.length === 1 && SIMPLE.has(first)) return { name: first } as Route;
-  if (first === "tasks" && second && rest.length === 0) {
+  if ((first === "tasks" || first === "board" || first === "users") && second && rest.length === 0) {
+    let value: string;
     try {
-      return { name: "task", id: decodeURIComponent(second) };
+      value = decodeURIComponent(second);
     } catch {
       return { name: "notFound", path: `/${path}` };
     }
+    if (first === "tasks") return { name: "task", id: value };
+    if (first === "board") return { name: "post", id: value };
+    return { name: "user", username: value };
   }
   return { name: "notFound", path: `/${path}` };
 }
@@ -47,7 +54,12 @@ export function hrefFor(route: Route): string {
     case "panorama":
     case "tasks":
     case "account":
+    case "board":
       return `#/${route.name}`;
+    case "post":
+      return `#/board/${encodeURIComponent(route.id)}`;
+    case "user":
+      return `#/users/${encodeURIComponent(route.username)}`;
     case "task":
       return `#/tasks/${encodeURIComponent(route.id)}`;
     case "notFound":
@@ -58,6 +70,7 @@ export function hrefFor(route: Route): string {
 /** Which navigation entry a route belongs to (a task's page is under "My tasks"). */
 export function navSection(route: Route): (typeof NAV_ROUTES)[number] | null {
   if (route.name === "task") return "tasks";
+  if (route.name === "post" || route.name === "user") return "board";
   return (NAV_ROUTES as readonly string[]).includes(route.name)
     ? (route.name as (typeof NAV_ROUTES)[number])
     : null;
