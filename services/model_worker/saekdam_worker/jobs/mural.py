@@ -20,10 +20,6 @@ from ..registry import job
 from .images import read_image, store_image
 from .model_errors import model_run
 
-# Relative to the photo's short side: wide enough to hide the seam, narrow enough to keep
-# the mural on the wall.
-FEATHER_FRACTION = 0.01
-
 
 @dataclass
 class Photo:
@@ -56,7 +52,7 @@ def prepare(ctx: JobContext, params: MuralParams) -> Photo:
         wall = mask_from_upload(mask_image, height, width)
     except NoWallFound as error:
         raise JobError("no_wall_found", str(error)) from error
-    return Photo(params, photo, _feathered(photo, wall))
+    return Photo(params, photo, _feathered(wall))
 
 
 def finish(ctx: JobContext, painted: Painted) -> list[ResultItem]:
@@ -93,7 +89,7 @@ def run(ctx: JobContext, photo: Photo) -> Painted:
     ctx.report("segment")
     alpha = photo.alpha
     if alpha is None:
-        alpha = _feathered(photo.photo, _segment(ctx, photo))
+        alpha = _feathered(_segment(ctx, photo))
     ctx.report("segment", 1.0)
 
     # 3. Inpaint in the theme's style; each step reports and may be cancelled.
@@ -106,16 +102,13 @@ def run(ctx: JobContext, photo: Photo) -> Painted:
     return Painted(prepared, generated)
 
 
-def _feathered(photo: np.ndarray, wall: np.ndarray) -> np.ndarray:
-    from ..pipelines.wall_mask import NoWallFound, clean_mask, feather
+def _feathered(wall: np.ndarray) -> np.ndarray:
+    from ..pipelines.wall_mask import NoWallFound, wall_alpha
 
     try:
-        wall = clean_mask(wall)
+        return wall_alpha(wall)
     except NoWallFound as error:
         raise JobError("no_wall_found", str(error)) from error
-    if not wall.any():
-        raise JobError("no_wall_found", "the wall vanished when its mask was cleaned up")
-    return feather(wall, radius_px=max(2.0, FEATHER_FRACTION * min(photo.shape[:2])))
 
 
 def _segment(ctx: JobContext, photo: Photo):

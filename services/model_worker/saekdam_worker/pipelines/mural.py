@@ -190,7 +190,7 @@ class MuralPainter:
             seed=seed,
             size=size,
             image=Image.fromarray(_resize(request.image, size)),
-            mask=Image.fromarray(_model_mask(alpha, size)),
+            mask=Image.fromarray(model_mask(alpha, size)),
         )
 
     def denoise(
@@ -361,7 +361,7 @@ def _resize(array: np.ndarray, size: tuple[int, int], enlarge: int = cv2.INTER_C
     return cv2.resize(array, size, interpolation=cv2.INTER_AREA if shrinking else enlarge)
 
 
-def _model_mask(alpha: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def model_mask(alpha: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The pipeline's binary mask (255 = repaint): everywhere alpha is above 0, feather
     included, so the feather fades the mural into the photo, not into the VAE's blurry
     reconstruction of the photo."""

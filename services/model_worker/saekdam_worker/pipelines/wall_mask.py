@@ -507,6 +507,22 @@ def feather(mask: np.ndarray, radius_px: float) -> np.ndarray:
     return (t * t * (3 - 2 * t)).astype(np.float32)
 
 
+# Relative to the photo's short side: wide enough to hide the seam, narrow enough to keep
+# the mural on the wall.
+FEATHER_FRACTION = 0.01
+
+
+def wall_alpha(wall: np.ndarray) -> np.ndarray:
+    """The blend alpha a mural is painted through: the wall cleaned up (`clean_mask`) and
+    feathered by FEATHER_FRACTION of the short side. What the worker paints with and what
+    theme training masks with (services/model_worker/training). NoWallFound when cleaning
+    leaves nothing."""
+    cleaned = clean_mask(wall)
+    if not cleaned.any():
+        raise NoWallFound("the wall vanished when its mask was cleaned up")
+    return feather(cleaned, radius_px=max(2.0, FEATHER_FRACTION * min(wall.shape[:2])))
+
+
 def mask_from_upload(mask_image: np.ndarray, height: int, width: int) -> np.ndarray:
     """The client's uploaded mask (grey or RGB, white = wall) at the photo's size."""
     if mask_image.ndim == 3:
