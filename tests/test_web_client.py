@@ -7,12 +7,15 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.async_api import expect
 from skimage import data as skdata
 
 from infra.processes import REPO
 from tests.fixtures.browser import (
     DESKTOP,
     PHONE,
+    camera_browser,
+    fake_camera_video,
     screenshot_path,
     serious_accessibility_violations,
 )
@@ -369,3 +372,79 @@ async def test_a_mural_shared_to_the_board_is_liked_commented_found_and_remixed_
         assert [t["status"] for t in (await mine.json())["items"]] == ["COMPLETED"] * 2
     finally:
         await context.close()
+
+
+# The in-browser pose model on chromium's software WebGL: seconds to load, about a second a
+# frame on a loaded machine; calibration needs its 15 s and 10 usable frames.
+POSTURE_TIMEOUT_MS = 180_000
+
+
+async def test_the_posture_coach_computes_landmarks_in_the_browser_and_calibrates_to_good(
+    web_stack, tmp_path
+):
+    # The camera shows a real photo of a person (head and shoulders), holding still.
+    video = fake_camera_video(tmp_path / "camera.y4m", skdata.astronaut())
+    async with camera_browser(video) as browser:
+        context = await browser.new_context(locale="en-US", **DESKTOP)
+        page = await context.new_page()
+        sent: list[str | bytes] = []
+
+        def watch(ws) -> None:
+            if "/v1/posture/" in ws.url:
+                ws.on("framesent", lambda payload: sent.append(payload))
+
+        page.on("websocket", watch)
+        try:
+            await as_guest_on(page, web_stack.base_url, "Posture", "Posture coach")
+            await page.get_by_role("button", name="Start the camera").click()
+            on_device = page.get_by_text("Your camera's pictures stay on this device")
+            await expect(on_device).to_be_visible(timeout=POSTURE_TIMEOUT_MS)
+            live = page.get_by_role("status", name="Your posture")
+            await expect(live).to_have_text("Not calibrated yet", timeout=POSTURE_TIMEOUT_MS)
+
+            # The wizard: start, the progress while holding still, then scored as good.
+            await page.get_by_role("button", name="Start calibration").click()
+            await page.get_by_role("progressbar", name="Calibration progress").wait_for()
+            await page.screenshot(path=screenshot_path("desktop-posture"), full_page=True)
+            assert await serious_accessibility_violations(page) == []
+            await expect(page.get_by_text("Calibrated. The coach now compares you")).to_be_visible(
+                timeout=POSTURE_TIMEOUT_MS
+            )
+            await expect(live).to_have_text("Good posture", timeout=POSTURE_TIMEOUT_MS)
+
+            # Pause and resume reach the service.
+            await page.get_by_role("button", name="Pause").click()
+            await expect(live).to_have_text("Paused")
+            await page.get_by_role("button", name="Resume").click()
+            await expect(live).to_have_text("Good posture", timeout=POSTURE_TIMEOUT_MS)
+
+            # The camera is released, the session saved and shown in the history.
+            await page.get_by_role("button", name="Stop the camera").click()
+            sessions = page.get_by_role("list", name="Recent sessions")
+            await expect(sessions.get_by_role("listitem")).to_have_count(1, timeout=30_000)
+            assert await page.evaluate("() => document.querySelector('video').srcObject === null")
+        finally:
+            await context.close()
+
+        # At phone size, the camera on.
+        context = await browser.new_context(locale="en-US", **PHONE)
+        try:
+            page = await context.new_page()
+            await as_guest_on(page, web_stack.base_url, "Posture", "Posture coach")
+            await page.get_by_role("button", name="Start the camera").click()
+            await expect(page.get_by_role("status", name="Your posture")).to_have_text(
+                "Not calibrated yet", timeout=POSTURE_TIMEOUT_MS
+            )
+            await page.screenshot(path=screenshot_path("phone-posture"), full_page=True)
+            assert await serious_accessibility_violations(page) == []
+        finally:
+            await context.close()
+
+    # Only landmarks and control messages went out: not one camera frame.
+    assert sent, "nothing was sent on the posture socket"
+    assert not [m for m in sent if isinstance(m, bytes)]
+    messages = [json.loads(m) for m in sent]
+    assert messages[0]["type"] == "auth"
+    landmarks = [m for m in messages if m["type"] == "landmarks"]
+    assert len(landmarks) >= 10
+    assert all(len(m["landmarks"]) == 33 for m in landmarks)

@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, resolve, sep } from "node:path";
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve, sep } from "node:path";
 import react from "@vitejs/plugin-react";
 import type { Plugin } from "vite";
 import { defineConfig } from "vitest/config";
 import { precacheUrls } from "./src/pwa/cachePolicy.ts";
+import { POSE_BASE_URL, POSE_FILES, POSE_PACKAGE } from "./src/posture/poseAssets.ts";
 
 // `npm run dev` serves the client on its own port and forwards the API's paths to the
 // address `make run` listens on (the same proxy that serves the built client at `/`).
@@ -70,8 +72,46 @@ function serviceWorker(): Plugin {
   };
 }
 
+/**
+ * MediaPipe Pose's model and WebAssembly files (src/posture/poseAssets.ts lists them), from
+ * the npm package into the build under /mediapipe/pose/, and served from there by the dev
+ * server: the posture coach loads them from our origin only. A missing file fails the build.
+ */
+function poseModelFiles(): Plugin {
+  const packageDir = dirname(createRequire(import.meta.url).resolve(`${POSE_PACKAGE}/package.json`));
+  const source = (file: string) => {
+    const path = join(packageDir, file);
+    if (!existsSync(path)) throw new Error(`${POSE_PACKAGE} has no ${file}; its version changed?`);
+    return path;
+  };
+  return {
+    name: "saekdam:pose-model-files",
+    generateBundle() {
+      if (this.meta.watchMode) return;
+      for (const file of POSE_FILES) {
+        this.emitFile({
+          type: "asset",
+          fileName: `${POSE_BASE_URL.slice(1)}${file}`,
+          source: readFileSync(source(file)),
+        });
+      }
+    },
+    configureServer(server) {
+      server.middlewares.use(POSE_BASE_URL, (request, response, next) => {
+        const file = (request.url ?? "").split("?")[0]?.replace(/^\//, "") ?? "";
+        if (!(POSE_FILES as readonly string[]).includes(file)) return next();
+        response.setHeader(
+          "Content-Type",
+          file.endsWith(".wasm") ? "application/wasm" : file.endsWith(".js") ? "text/javascript" : "application/octet-stream",
+        );
+        createReadStream(source(file)).pipe(response);
+      });
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react(), serviceWorker()],
+  plugins: [react(), poseModelFiles(), serviceWorker()],
   // Everything is served from our own origin, at `/`.
   base: "/",
   define: {

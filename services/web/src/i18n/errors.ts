@@ -358,6 +358,35 @@ export const ERROR_SENTENCES: Record<string, Sentences> = {
     en: "The photo could not be made small enough to send. Try another photo.",
     ko: "사진을 보낼 수 있을 만큼 줄이지 못했습니다. 다른 사진으로 시도해 주세요.",
   },
+  // notifications (src/push/)
+  notifications_blocked: {
+    en: "Notifications are blocked for this site. To get them, allow notifications for this site in your browser's settings.",
+    ko: "이 사이트의 알림이 차단되어 있습니다. 알림을 받으려면 브라우저 설정에서 이 사이트의 알림을 허용해 주세요.",
+  },
+  notifications_dismissed: {
+    en: "Notifications were not allowed. Try again and choose Allow when the browser asks.",
+    ko: "알림이 허용되지 않았습니다. 다시 시도하고 브라우저가 물어보면 '허용'을 선택해 주세요.",
+  },
+  push_unsupported: {
+    en: "This browser cannot get notifications from websites. On an iPhone or iPad, add Saekdam to your Home Screen and open it from there.",
+    ko: "이 브라우저는 웹사이트 알림을 받을 수 없습니다. iPhone이나 iPad에서는 색담을 홈 화면에 추가한 뒤 그곳에서 열어 주세요.",
+  },
+  push_insecure_context: {
+    en: "Notifications need a secure (https) connection to this site.",
+    ko: "알림을 받으려면 이 사이트에 보안(https) 연결로 접속해야 합니다.",
+  },
+  service_worker_unavailable: {
+    en: "Notifications need the app's background service, which is not running on this page. Reload the page and try again.",
+    ko: "알림에 필요한 앱의 백그라운드 서비스가 이 페이지에서 실행되고 있지 않습니다. 페이지를 새로고침한 뒤 다시 시도해 주세요.",
+  },
+  push_key_invalid: {
+    en: "The server's notification settings are not valid. Please try again later.",
+    ko: "서버의 알림 설정이 올바르지 않습니다. 나중에 다시 시도해 주세요.",
+  },
+  push_subscribe_failed: {
+    en: "This browser could not set up notifications. Please try again later.",
+    ko: "이 브라우저에서 알림을 설정하지 못했습니다. 나중에 다시 시도해 주세요.",
+  },
 };
 
 /** What to tell a person about an error: our sentence for its code, else the server's. */

@@ -40,6 +40,9 @@ let listeners: Record<string, Listener>;
 let fakeCaches: FakeCaches;
 let network: ReturnType<typeof vi.fn<(request: Request | { url: string }) => Promise<Response>>>;
 const claim = vi.fn(async () => undefined);
+const showNotification = vi.fn(async (_title: string, _options: unknown) => undefined);
+let windows: Array<{ url: string; focus: () => Promise<unknown>; navigate: (url: string) => Promise<unknown> }>;
+const openWindow = vi.fn(async (_url: string) => null);
 
 /** A same-origin response, as the browser types it ("basic"; Node says "default"). */
 function served(body: string) {
@@ -81,10 +84,15 @@ beforeEach(async () => {
   );
   vi.stubGlobal("self", {
     location: { origin: ORIGIN },
-    clients: { claim },
+    clients: { claim, matchAll: async () => windows, openWindow },
+    registration: { showNotification },
+    navigator: { languages: ["en-US"] },
     addEventListener: (type: string, listener: Listener) => void (listeners[type] = listener),
   });
   vi.stubGlobal("caches", fakeCaches);
+  windows = [];
+  showNotification.mockClear();
+  openWindow.mockClear();
   vi.stubGlobal("fetch", network);
   vi.stubGlobal("__SW_PRECACHE__", PRECACHE);
   vi.resetModules();
@@ -151,5 +159,61 @@ describe("the service worker", () => {
     expect(await dispatch("/manifest.webmanifest")).toBe("fresh manifest");
     network.mockRejectedValue(new TypeError("Failed to fetch"));
     expect(await dispatch("/manifest.webmanifest")).toBe("network /manifest.webmanifest");
+  });
+});
+
+describe("the service worker's notifications", () => {
+  /** Dispatches an extendable event; resolves when what it waits for is done. */
+  async function extendable(type: string, fields: Record<string, unknown>) {
+    const pending: Promise<unknown>[] = [];
+    listeners[type]!({ ...fields, waitUntil: (promise: Promise<unknown>) => void pending.push(promise) });
+    expect(pending).toHaveLength(1);
+    await Promise.all(pending);
+  }
+  const message = (text: string) => ({ text: () => text });
+
+  it("shows a finished task's push, leading to the task", async () => {
+    const push = {
+      type: "task.completed",
+      task_id: "t1",
+      kind: "mural",
+      status: "COMPLETED",
+      title: "Your mural is ready",
+      body: "Tap to see it.",
+    };
+    await extendable("push", { data: message(JSON.stringify(push)) });
+    expect(showNotification).toHaveBeenCalledWith("Your mural is ready", {
+      body: "Tap to see it.",
+      tag: "t1",
+      icon: "/icons/icon-192.png",
+      data: { url: "/#/tasks/t1" },
+    });
+  });
+
+  it("shows something for a push without data or with data not ours", async () => {
+    await extendable("push", { data: null });
+    await extendable("push", { data: message("{broken") });
+    expect(showNotification).toHaveBeenCalledTimes(2);
+    for (const [title, options] of showNotification.mock.calls) {
+      expect(title).toBe("Saekdam");
+      expect(options).toMatchObject({ data: { url: "/#/tasks" } });
+    }
+  });
+
+  it("on a click, closes the notification and shows the task in our open window", async () => {
+    const navigate = vi.fn(async (url: string) => ({ url }));
+    const mine = { url: `${ORIGIN}/#/mural`, focus: vi.fn(async () => mine), navigate };
+    windows = [{ url: "https://elsewhere.example/", focus: vi.fn(), navigate: vi.fn() }, mine];
+    const close = vi.fn();
+    await extendable("notificationclick", { notification: { data: { url: "/#/tasks/t1" }, close } });
+    expect(close).toHaveBeenCalled();
+    expect(mine.focus).toHaveBeenCalled();
+    expect(navigate).toHaveBeenCalledWith(`${ORIGIN}/#/tasks/t1`);
+    expect(openWindow).not.toHaveBeenCalled();
+  });
+
+  it("on a click with no window of ours open, opens one", async () => {
+    await extendable("notificationclick", { notification: { data: { url: "/#/tasks/t1" }, close: vi.fn() } });
+    expect(openWindow).toHaveBeenCalledWith(`${ORIGIN}/#/tasks/t1`);
   });
 });

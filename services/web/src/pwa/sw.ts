@@ -1,6 +1,16 @@
 // The service worker, served at /sw.js (scope `/`). Built by the `serviceWorker` plugin in
 // vite.config.ts, which puts the list of files to cache and the cache's version in place of
-// `__SW_PRECACHE__`; production builds only. What each request gets: ./cachePolicy.
+// `__SW_PRECACHE__`; production builds only. What each request gets: ./cachePolicy. Web Push
+// messages (my finished tasks) and clicks on their notifications: ../push/notification.
+import {
+  clickedUrl,
+  notificationFor,
+  openClicked,
+  workerLang,
+  type ClientsLike,
+  type PushDataLike,
+  type ShownNotification,
+} from "../push/notification";
 import { cacheNameFor, isStaleCache, OFFLINE_PAGE, strategyFor } from "./cachePolicy";
 
 declare const __SW_PRECACHE__: { version: string; urls: string[] };
@@ -13,11 +23,23 @@ interface FetchEvent extends ExtendableEvent {
   readonly request: Request;
   respondWith(response: Promise<Response>): void;
 }
+interface PushEvent extends ExtendableEvent {
+  readonly data: PushDataLike | null;
+}
+interface NotificationEvent extends ExtendableEvent {
+  readonly notification: { readonly data: unknown; close(): void };
+}
 interface WorkerScope {
   readonly location: { readonly origin: string };
-  readonly clients: { claim(): Promise<void> };
+  readonly navigator?: { readonly languages?: readonly string[] };
+  readonly clients: { claim(): Promise<void> } & ClientsLike;
+  readonly registration: {
+    showNotification(title: string, options: ShownNotification["options"]): Promise<void>;
+  };
   addEventListener(type: "install" | "activate", listener: (event: ExtendableEvent) => void): void;
   addEventListener(type: "fetch", listener: (event: FetchEvent) => void): void;
+  addEventListener(type: "push", listener: (event: PushEvent) => void): void;
+  addEventListener(type: "notificationclick", listener: (event: NotificationEvent) => void): void;
 }
 
 const worker = self as unknown as WorkerScope;
@@ -89,4 +111,19 @@ worker.addEventListener("fetch", (event) => {
       event.respondWith(fetch(request).catch(() => cached(request)));
       return;
   }
+});
+
+// A task of mine ended (services/model_worker/saekdam_worker/notify/push.py): always shown
+// (the subscription promised userVisibleOnly), a generic text when the data is not ours.
+worker.addEventListener("push", (event) => {
+  const { title, options } = notificationFor(event.data, workerLang(worker.navigator?.languages));
+  event.waitUntil(worker.registration.showNotification(title, options));
+});
+
+// The task's page, in a window of ours already open if there is one.
+worker.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  event.waitUntil(
+    openClicked(clickedUrl(event.notification.data), worker.clients, worker.location.origin),
+  );
 });

@@ -14,11 +14,13 @@ export type { Params, Photo, StartStep } from "./start";
 export const MAX_PROMPT_CHARS = 500;
 export const MAX_SEED = 2 ** 32 - 1;
 
-/** How the wall is found (the form offers auto, box and points; `mask` comes later). */
+/** How the wall is found: automatically, a box, points, or a mask painted by hand (sent as
+ *  the task's `mask` upload, not in the params). */
 export type Region =
   | { mode: "auto" }
   | { mode: "box"; box: { x: number; y: number; w: number; h: number } }
-  | { mode: "points"; points: { x: number; y: number; label: 0 | 1 }[] };
+  | { mode: "points"; points: { x: number; y: number; label: 0 | 1 }[] }
+  | { mode: "mask" };
 
 export interface MuralSettings {
   theme: string;
@@ -63,13 +65,50 @@ export function retryParams(params: Params, nextSeed: () => number = randomSeed)
   return { ...params, seed };
 }
 
-/** Steps 1–4 for a one-photo mural; the task's id once it is QUEUED. */
+export interface MuralStartOptions extends StartOptions {
+  /** The wall painted by hand, for region mode "mask": a PNG exactly the size of `photo`
+   *  (white: the wall, black: the rest), sent as the `mask` upload after the photo. */
+  mask?: Photo | null;
+}
+
+/** Whether these params find the wall from a `mask` upload (region mode "mask"). */
+export function needsMask(params: Params | null | undefined): boolean {
+  const region = params?.region as { mode?: unknown } | null | undefined;
+  return !!region && typeof region === "object" && region.mode === "mask";
+}
+
+/** A mural that cannot be started as asked: refused here, before any task is made. */
+export class MuralInputError extends Error {
+  constructor(
+    readonly code: "mask_required" | "mask_unexpected",
+    message: string,
+  ) {
+    super(message);
+    this.name = "MuralInputError";
+  }
+}
+
+/** Steps 1–4 for a mural: the photo, and for a painted wall its mask; the task's id once it
+ *  is QUEUED. */
 export function startMural(
   api: StartApi,
   photo: Photo,
   params: Params,
   onStep?: OnStep,
-  options?: StartOptions,
+  options: MuralStartOptions = {},
 ): Promise<{ taskId: string; status: string }> {
-  return startTask(api, "mural", [asUpload(photo, "image")], params, onStep, options);
+  const { mask, ...rest } = options;
+  // The API takes a mask exactly when the region says "mask" (upload_required or
+  // upload_role_unexpected otherwise): said here, before a task is made for nothing.
+  if (needsMask(params) && !mask) {
+    return Promise.reject(
+      new MuralInputError("mask_required", "This mural's wall was painted by hand: paint it again on the photo."),
+    );
+  }
+  if (!needsMask(params) && mask) {
+    return Promise.reject(new MuralInputError("mask_unexpected", "A mask goes only with a painted wall."));
+  }
+  const uploads = [asUpload(photo, "image")];
+  if (mask) uploads.push(asUpload(mask, "mask"));
+  return startTask(api, "mural", uploads, params, onStep, rest);
 }

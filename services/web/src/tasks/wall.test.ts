@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { translator } from "../i18n";
 import { en } from "../i18n/strings";
+import { addStroke, clearMask, EMPTY_MASK } from "./brush";
 import {
   addPoint,
   boxFrom,
@@ -173,8 +174,24 @@ describe("region for the API", () => {
     expect(regionFor("box", [], null)).toEqual({ error: "mural.wallNeedBox" });
   });
 
+  it("is a mask when something is painted, the strokes going with it for the upload", () => {
+    const mask = addStroke(EMPTY_MASK, { mode: "paint", size: 0.1, points: [{ x: 0.5, y: 0.5 }] });
+    expect(regionFor("mask", [], null, mask)).toEqual({ region: { mode: "mask" }, mask });
+    // The other modes never send strokes.
+    expect(regionFor("auto", [], null, mask)).toEqual({ region: { mode: "auto" } });
+  });
+
+  it("says the wall is not painted yet", () => {
+    const painted = addStroke(EMPTY_MASK, { mode: "paint", size: 0.1, points: [{ x: 0.5, y: 0.5 }] });
+    expect(regionFor("mask", [], null)).toEqual({ error: "mural.wallNeedMask" });
+    expect(regionFor("mask", [], null, EMPTY_MASK)).toEqual({ error: "mural.wallNeedMask" });
+    expect(regionFor("mask", [], null, clearMask(painted))).toEqual({ error: "mural.wallNeedMask" });
+    const erased = addStroke(EMPTY_MASK, { mode: "erase", size: 0.1, points: [{ x: 0.5, y: 0.5 }] });
+    expect(regionFor("mask", [], null, erased)).toEqual({ error: "mural.wallNeedMask" });
+  });
+
   it("has a sentence for every problem", () => {
-    for (const key of ["mural.wallNeedPoints", "mural.wallNeedOnPoint", "mural.wallNeedBox"] as const) {
+    for (const key of ["mural.wallNeedPoints", "mural.wallNeedOnPoint", "mural.wallNeedBox", "mural.wallNeedMask"] as const) {
       expect(en[key]).toBeTruthy();
     }
   });
@@ -200,8 +217,11 @@ describe("region carried over from an earlier mural", () => {
     expect(stateFromRegion(undefined)).toEqual(auto);
     expect(stateFromRegion({ mode: "points", points: [] })).toEqual(auto);
     expect(stateFromRegion({ mode: "box", box: { x: 0.5, y: 0.5, w: 0, h: 0.2 } })).toEqual(auto);
-    expect(stateFromRegion({ mode: "mask" } as never)).toEqual(auto);
     expect(stateFromRegion({ mode: "box" } as never)).toEqual(auto);
+  });
+
+  it("offers the brush again for a painted mask, with nothing painted (the mask was that photo's)", () => {
+    expect(stateFromRegion({ mode: "mask" })).toEqual({ mode: "mask", points: [], box: null });
   });
 
   it("keeps at most 16 points", () => {

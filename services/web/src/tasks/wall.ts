@@ -1,6 +1,7 @@
-// Choosing the wall on the photo: points tapped on it or a box dragged around it. Pure, so
-// the picker's arithmetic is tested without a browser. Coordinates are normalised to the
-// photo: 0..1 from its top left, as the API takes them.
+// Choosing the wall on the photo: points tapped on it, a box dragged around it, or the wall
+// painted with a brush (brush.ts). Pure, so the picker's arithmetic is tested without a
+// browser. Coordinates are normalised to the photo: 0..1 from its top left, as the API takes them.
+import { hasPaint, type BrushMask } from "./brush";
 import type { Region } from "./mural";
 
 /** The API's limit on points. */
@@ -12,7 +13,7 @@ export const KEY_STEP = 0.02;
 /** The box Enter puts in the middle of the photo. */
 export const DEFAULT_BOX: WallBox = { x: 0.25, y: 0.25, w: 0.5, h: 0.5 };
 
-export type WallMode = "auto" | "points" | "box";
+export type WallMode = "auto" | "points" | "box" | "mask";
 export type PointLabel = 0 | 1; // 1: on the wall, 0: not the wall
 export interface Spot {
   x: number;
@@ -39,9 +40,14 @@ export type WallProblem =
   | "mural.wallNeedPoints"
   | "mural.wallNeedOnPoint"
   | "mural.wallNeedBox"
+  | "mural.wallNeedMask"
   | "mural.wallTooManyPoints";
 
-export type RegionChoice = { region: Region; error?: undefined } | { error: WallProblem; region?: undefined };
+/** The Region to send (and for mode "mask", the strokes to render as the mask upload), or
+ *  what is still missing. */
+export type RegionChoice =
+  | { region: Region; mask?: BrushMask; error?: undefined }
+  | { error: WallProblem; region?: undefined; mask?: undefined };
 
 export function clamp01(value: number): number {
   if (!Number.isFinite(value)) return 0;
@@ -121,7 +127,17 @@ export function resizeBox(box: WallBox, dw: number, dh: number): WallBox {
 const round = (value: number) => Math.round(value * 10000) / 10000;
 
 /** The Region to send for what is drawn, or the key of the sentence that says what is missing. */
-export function regionFor(mode: WallMode, points: readonly WallPoint[], box: WallBox | null): RegionChoice {
+export function regionFor(
+  mode: WallMode,
+  points: readonly WallPoint[],
+  box: WallBox | null,
+  mask?: BrushMask | null,
+): RegionChoice {
+  if (mode === "mask") {
+    // The region says only "mask"; the painted strokes go as the `mask` upload.
+    if (!mask || !hasPaint(mask)) return { error: "mural.wallNeedMask" };
+    return { region: { mode: "mask" }, mask };
+  }
   if (mode === "points") {
     if (points.length === 0) return { error: "mural.wallNeedPoints" };
     if (points.length > MAX_POINTS) return { error: "mural.wallTooManyPoints" };
@@ -155,7 +171,8 @@ export interface WallState {
 const isNumber = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
 
 /** What to show for a region carried over from an earlier mural ("try again", remix): its
- *  points or box if they make sense, else automatic. */
+ *  points or box if they make sense, the brush (with nothing painted: the mask was a file of
+ *  that photo) for a mask, else automatic. */
 export function stateFromRegion(region: Region | null | undefined): WallState {
   const auto: WallState = { mode: "auto", points: [], box: null };
   if (!region || typeof region !== "object") return auto;
@@ -172,5 +189,6 @@ export function stateFromRegion(region: Region | null | undefined): WallState {
     const box = boxFrom({ x, y }, { x: x + w, y: y + h }, 0);
     return box ? { mode: "box", points: [], box } : auto;
   }
+  if (region.mode === "mask") return { mode: "mask", points: [], box: null };
   return auto;
 }

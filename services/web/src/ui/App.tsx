@@ -12,6 +12,7 @@ import { AppContext, type AppServices } from "./context";
 import { FilterPage } from "./FilterPage";
 import { MuralPage } from "./MuralPage";
 import { PanoramaPage } from "./PanoramaPage";
+import { PosturePage } from "./PosturePage";
 import { hrefFor, HOME, NAV_ROUTES, navSection, parseHash, type Route } from "./router";
 import { clearSession, loadSession, saveSession, type Session } from "./session";
 import { SignIn } from "./SignIn";
@@ -180,6 +181,8 @@ function Page({ route }: { route: Route }) {
       return <FilterPage />;
     case "panorama":
       return <PanoramaPage />;
+    case "posture":
+      return <PosturePage />;
     case "tasks":
       return <TaskList />;
     case "task":

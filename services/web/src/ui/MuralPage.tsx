@@ -1,6 +1,7 @@
 import { useEffect, useId, useState, type ChangeEvent, type FormEvent } from "react";
 import type { Themes } from "../api/client";
-import { MAX_PROMPT_CHARS, muralParams, startMural } from "../tasks/mural";
+import { maskUpload } from "../tasks/brush";
+import { MAX_PROMPT_CHARS, muralParams, startMural, type Photo } from "../tasks/mural";
 import { MAX_POINTS, type RegionChoice } from "../tasks/wall";
 import { useApp } from "./context";
 import { ErrorNote, errorOf, Loading, PageTitle, useStartSteps, type Problem } from "./common";
@@ -21,6 +22,8 @@ export function MuralPage() {
   const [prompt, setPrompt] = useState(initial?.prompt ?? "");
   // The wall as the picker has it: the Region to send, or what is still missing.
   const [wall, setWall] = useState<RegionChoice>({ region: { mode: "auto" } });
+  // A painted wall's mask being rendered, before the steps start.
+  const [packing, setPacking] = useState(false);
 
   const choice = useChosenPhoto(limits);
   const { photo, preparing } = choice;
@@ -68,11 +71,29 @@ export function MuralPage() {
     if (wall.error) return setError(t.t(wall.error, { max: MAX_POINTS }));
     const region = wall.region;
     setError(null);
+    // A painted wall goes as a PNG mask exactly the size of the photo as it is sent (after any
+    // shrinking here): the API refuses any other size (mask_size_mismatch).
+    let mask: Photo | null = null;
+    if (region.mode === "mask") {
+      setPacking(true);
+      try {
+        mask = wall.mask ? await maskUpload(wall.mask, photo.prepared) : null;
+      } catch {
+        return setError(t.t("mural.wallMaskFailed"));
+      } finally {
+        setPacking(false);
+      }
+      // Nothing left white (all of it rubbed out): the painter would find no wall.
+      if (!mask) return setError(t.t("mural.wallNeedMask"));
+    }
     try {
       const params = muralParams({ theme, prompt, region, seed: initial?.seed ?? null });
       // A remix's task is already made (CREATED, waiting for this photo): it is used, not a new one.
-      const { taskId } = await startMural(api, photo.prepared, params, steps.onStep, {
+      // With a mask the two uploads are said as one step ("Sending the photo…"), not "photo 2 of 2".
+      const onStep: typeof steps.onStep = mask ? (step, taskId) => steps.onStep(step, taskId) : steps.onStep;
+      const { taskId } = await startMural(api, photo.prepared, params, onStep, {
         taskId: initial?.taskId ?? null,
+        mask,
       });
       photos.put(taskId, { blob: photo.prepared.blob, type: photo.prepared.type, name: photo.prepared.name });
       navigate({ name: "task", id: taskId });
@@ -184,7 +205,7 @@ export function MuralPage() {
           <button
             type="submit"
             className="button button-primary button-wide"
-            disabled={busy || preparing}
+            disabled={busy || preparing || packing}
           >
             {busy ? stepText : t.t("mural.submit")}
           </button>

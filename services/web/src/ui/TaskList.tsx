@@ -4,6 +4,7 @@ import { taskTitle } from "../tasks/titles";
 import { thumbnailOf } from "../tasks/view";
 import { useApp } from "./context";
 import { ErrorNote, errorOf, Loading, PageTitle } from "./common";
+import { NotificationsPanel } from "./NotificationsPanel";
 import { hrefFor } from "./router";
 
 export function TaskList() {
@@ -61,6 +62,7 @@ export function TaskList() {
           {busy ? t.t("common.loading") : t.t("tasks.more")}
         </button>
       )}
+      <NotificationsPanel />
     </section>
   );
 }

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useId, useRef, useState } from "react";
 import { isTerminal, type TaskOut } from "../api/client";
 import type { StringKey } from "../i18n";
-import { retryParams, settingsFromParams, startMural } from "../tasks/mural";
+import { needsMask, retryParams, settingsFromParams, startMural } from "../tasks/mural";
 import { asUpload, startTask } from "../tasks/start";
 import { taskTitle } from "../tasks/titles";
 import { displayOf, taskView, type TaskView } from "../tasks/view";
@@ -167,7 +167,8 @@ export function TaskPage({ taskId }: { taskId: string }) {
   async function retry() {
     const params = retryParams(task?.params ?? {});
     const kind = task?.kind ?? "mural";
-    if (!photo) {
+    // A brush mask is not kept with the photo: the form opens to paint it again.
+    if (!photo || (kind === "mural" && needsMask(params))) {
       draft.set(settingsFromParams(params));
       navigate({ name: "mural" });
       return;
@@ -256,7 +257,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
         )}
         {canRetry && (
           <button type="button" className="button button-primary" disabled={retrying} onClick={() => void retry()}>
-            {retrying ? t.t(page.words.starting) : t.t(photo ? "task.tryAgain" : "task.tryAgainNeedsPhoto")}
+            {retrying ? t.t(page.words.starting) : t.t(photo && !(task?.kind === "mural" && needsMask(task.params)) ? "task.tryAgain" : "task.tryAgainNeedsPhoto")}
           </button>
         )}
         <a className="button" href={hrefFor(page.another.route)}>

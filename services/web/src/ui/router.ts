@@ -1,5 +1,5 @@
 // A tiny hash router: `#/mural`, `#/sketch`, `#/filters`, `#/panorama`, `#/tasks`,
-// `#/tasks/<id>`, `#/account`, `#/board`, `#/board/<post id>`, `#/users/<username>`. Hash URLs need no server rule, so the static server may serve
+// `#/posture`, `#/tasks/<id>`, `#/account`, `#/board`, `#/board/<post id>`, `#/users/<username>`. Hash URLs need no server rule, so the static server may serve
 // index.html at `/` only. A new product area is one more entry in Route, NAV_ROUTES and SIMPLE
 // and one more case where the page is chosen (App.tsx).
 
@@ -8,6 +8,7 @@ export type Route =
   | { name: "sketch" }
   | { name: "filters" }
   | { name: "panorama" }
+  | { name: "posture" }
   | { name: "tasks" }
   | { name: "task"; id: string }
   | { name: "account" }
@@ -19,10 +20,10 @@ export type Route =
 export type RouteName = Route["name"];
 
 /** The pages in the main navigation, in order. */
-export const NAV_ROUTES = ["mural", "sketch", "filters", "panorama", "board", "tasks", "account"] as const;
+export const NAV_ROUTES = ["mural", "sketch", "filters", "panorama", "board", "posture", "tasks", "account"] as const;
 
 /** The pages that are one word long in the hash. */
-const SIMPLE = new Set<string>(["mural", "sketch", "filters", "panorama", "board", "tasks", "account"]);
+const SIMPLE = new Set<string>(["mural", "sketch", "filters", "panorama", "board", "posture", "tasks", "account"]);
 
 export const HOME: Route = { name: "mural" };
 
@@ -52,6 +53,7 @@ export function hrefFor(route: Route): string {
     case "sketch":
     case "filters":
     case "panorama":
+    case "posture":
     case "tasks":
     case "account":
     case "board":
