@@ -338,6 +338,14 @@ export const ERROR_SENTENCES: Record<string, Sentences> = {
   },
 
   // -- the client's own
+  mask_required: {
+    en: "This mural's wall was painted by hand: paint it again on the photo.",
+    ko: "이 벽화의 벽은 직접 칠한 것입니다. 사진 위에 다시 칠해 주세요.",
+  },
+  mask_unexpected: {
+    en: "A painted mask goes only with a wall painted by hand. Choose the brush, or remove the mask.",
+    ko: "칠한 마스크는 붓으로 벽을 칠할 때만 씁니다. 붓을 고르거나 마스크를 지워 주세요.",
+  },
   network_error: {
     en: "No connection to the server. Check your internet and try again.",
     ko: "서버에 연결할 수 없습니다. 인터넷 연결을 확인하고 다시 시도해 주세요.",
