@@ -87,6 +87,39 @@ def test_capabilities_follow_the_kinds_taken_and_the_files_present(tiny_inpaint,
     ]
 
 
+def test_a_theme_trained_while_the_worker_runs_is_advertised_and_then_painted(
+    tiny_inpaint, tmp_path
+):
+    import shutil
+
+    folder, loras = tiny_inpaint
+    lora_dir = tmp_path / "lora"
+    shutil.copytree(loras / "animals", lora_dir / "animals")
+    settings = ModelSettings(inpaint_model=str(folder), lora_dir=str(lora_dir), device="cpu")
+    manager = ModelManager(settings)
+    painter = manager.theme_painter()
+    assert painter.themes == ["animals", "custom"]
+
+    # A new adapter lands (as the training writes it): advertised now, loaded on the next job.
+    shutil.copytree(loras / "nature", lora_dir / "nature")
+    assert "nature" in manager.capabilities(["mural"]).themes
+    assert "nature" not in painter.themes
+    assert manager.theme_painter() is painter
+    assert painter.themes == ["animals", "nature", "custom"]
+
+    # A broken one is neither advertised nor retried until its files change.
+    (lora_dir / "ocean").mkdir()
+    weights = lora_dir / "ocean" / "pytorch_lora_weights.safetensors"
+    weights.write_bytes(b"half a file")
+    assert "ocean" in manager.capabilities(["mural"]).themes  # not tried yet
+    manager.theme_painter()
+    assert "ocean" not in manager.capabilities(["mural"]).themes
+    assert manager.new_theme_folders(painter.adapters) == []
+    shutil.copy(loras / "animals" / "pytorch_lora_weights.safetensors", weights)
+    assert manager.new_theme_folders(painter.adapters) == ["ocean"]
+    assert "ocean" in manager.theme_painter().themes
+
+
 def test_a_doodle_on_a_transparent_canvas_keeps_its_lines():
     canvas = np.zeros((128, 128, 4), np.uint8)  # fully transparent
     cv2.line(canvas, (10, 10), (118, 118), (0, 0, 0, 255), 4)  # opaque black stroke

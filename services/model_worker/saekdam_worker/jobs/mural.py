@@ -76,7 +76,7 @@ def run(ctx: JobContext, photo: Photo) -> Painted:
     params = photo.params
     # 1. Models: loaded once per process, so only the first job pays for this stage.
     ctx.report("load")
-    painter = ctx.models.mural_painter
+    painter = ctx.models.theme_painter()  # with any theme trained since the last job
     if params.theme != "custom" and params.theme not in painter.themes:
         raise JobError(
             "theme_unavailable",

@@ -103,19 +103,24 @@ def _place(pipe, device, settings: ModelSettings):
     return pipe
 
 
-def load_inpaint_pipeline(settings: ModelSettings, device):
+def read_inpaint_pipeline(settings: ModelSettings, dtype):
+    """The inpainting pipeline from `settings.inpaint_model`, in `dtype`, not yet placed on a
+    device (theme training takes its parts from here too)."""
     from diffusers import StableDiffusionInpaintPipeline
 
-    pipe = _load(
+    return _load(
         "inpainting",
         settings.inpaint_model,
         StableDiffusionInpaintPipeline.from_pretrained,
         settings,
-        dtype=dtype_for(device),
+        dtype=dtype,
         safety_checker=None,
         requires_safety_checker=False,
     )
-    return _place(pipe, device, settings)
+
+
+def load_inpaint_pipeline(settings: ModelSettings, device):
+    return _place(read_inpaint_pipeline(settings, dtype_for(device)), device, settings)
 
 
 def load_theme_adapters(pipe, settings: ModelSettings, themes: list[str]) -> list[str]:

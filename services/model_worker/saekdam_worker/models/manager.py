@@ -25,9 +25,21 @@ def source_present(source: str, settings: ModelSettings) -> bool:
     return folder.is_dir() and any(folder.iterdir())
 
 
+def folder_stamp(folder: Path) -> tuple[int, float] | None:
+    """(file count, newest mtime) of a theme's adapter folder, None when it holds no file: a
+    changed stamp means new weights (a broken adapter is tried again once it changes)."""
+    try:
+        files = [p.stat().st_mtime for p in folder.iterdir() if p.is_file()]
+    except OSError:
+        return None
+    return (len(files), max(files)) if files else None
+
+
 class ModelManager:
     def __init__(self, settings: ModelSettings):
         self.settings = settings
+        # Theme folders whose adapter failed to load, by their stamp then.
+        self._broken_adapters: dict[str, tuple[int, float]] = {}
 
     @cached_property
     def device(self):
@@ -46,6 +58,31 @@ class ModelManager:
         return MuralPainter(
             pipe, adapters, max_side=self.settings.mural_max_side, latent_rgb=latent_rgb
         )
+
+    def theme_painter(self):
+        """The mural painter, with every theme adapter that has appeared in LORA_DIR since it
+        was loaded: a theme trained while the worker runs (services/model_worker/training) is
+        painted without a restart. Call it only on the pipeline's turn: loading an adapter
+        changes the pipeline."""
+        painter = self.mural_painter
+        for theme in self.new_theme_folders(painter.adapters):
+            if loading.load_theme_adapters(painter.pipe, self.settings, [theme]):
+                painter.adapters.append(theme)
+            elif (stamp := folder_stamp(Path(self.settings.lora_dir) / theme)) is not None:
+                self._broken_adapters[theme] = stamp
+        return painter
+
+    def new_theme_folders(self, loaded: list[str]) -> list[str]:
+        """Themes with an adapter folder that is not loaded yet (and not known to be broken)."""
+        lora = Path(self.settings.lora_dir)
+        found = []
+        for theme in THEMES:
+            if theme == "custom" or theme in loaded:
+                continue
+            stamp = folder_stamp(lora / theme)
+            if stamp is not None and self._broken_adapters.get(theme) != stamp:
+                found.append(theme)
+        return found
 
     @cached_property
     def wall_segmenter(self):
@@ -88,7 +125,10 @@ class ModelManager:
         themes: list[str] = []
         if "mural" in kinds and source_present(s.inpaint_model, s):
             if "mural_painter" in self.__dict__:
-                themes = self.mural_painter.themes
+                # Loaded adapters, and the folders the next mural job will load.
+                painter = self.mural_painter
+                waiting = set(self.new_theme_folders(painter.adapters))
+                themes = [t for t in THEMES if t in painter.themes or t in waiting]
             else:
                 lora = Path(s.lora_dir)
                 themes = [t for t in THEMES if t == "custom" or (lora / t).is_dir()]
