@@ -12,7 +12,7 @@ POSTURE_STAMP := $(POSTURE_VENV)/.installed
 WEB := services/web
 
 .PHONY: run test test-fast test-web lint bench services chromium clean download-models web \
-	web-types
+	web-types train
 
 $(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,12 @@ bench: $(STAMP) $(POSTURE_STAMP) services
 ## download-models: fetch the GPU jobs' weights into MODEL_DIR (var/models), with progress bars
 download-models: $(STAMP)
 	$(BIN)/python -m saekdam_worker.models.download $(DOWNLOAD_ARGS)
+
+## train: a theme's LoRA from a folder of photos, into LORA_DIR/<theme> (var/models/lora):
+##   make train THEME=ocean DATA=photos/ocean [ARGS="--max_train_steps 2000 --mixed_precision fp16"]
+train: $(STAMP)
+	@test -n "$(THEME)" -a -n "$(DATA)" || { echo "usage: make train THEME=<theme> DATA=<folder> [ARGS=...]" >&2; exit 2; }
+	$(BIN)/python -m saekdam_training.train_theme_lora --theme $(THEME) --data_dir $(DATA) $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(POSTURE_VENV) var $(WEB)/node_modules $(WEB)/dist

@@ -14,7 +14,10 @@ In order, each loaded, run once and released before the next (so each peak is it
 - sam: encode the photo and take SAM's mask for a box in the middle of it;
 - mural: the `ocean` theme (its LoRA), 30 steps, on SAM's wall mask (on the box itself when
   SAM was not run or found nothing), composited at the photo's full size;
-- sketch: a drawn doodle at SKETCH_SIZE (1024 by default), 25 steps.
+- sketch: a drawn doodle at SKETCH_SIZE (1024 by default), 25 steps;
+- train: a short theme LoRA training run (saekdam_training, 10 steps by default, fp16 on a
+  GPU) on crops of the photo, into a temporary folder: its steps/s and peak memory are what a
+  full run needs (README, "Theme training").
 
 Printed per pipeline: load time, time per image, steps/s and peak GPU memory
 (torch.cuda.max_memory_allocated, reset before the load and again before the run). The photo
@@ -36,12 +39,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-PIPELINES = ("sam", "mural", "sketch")
+PIPELINES = ("sam", "mural", "sketch", "train")
 # The middle of the photo, normalised (x0, y0, x1, y1): where the "wall" is assumed to be.
 WALL_BOX = (0.2, 0.15, 0.8, 0.85)
 PHOTO_LONG_SIDE = 1024
 # Where ModelManager keeps each loaded pipeline (cached properties).
-MANAGER_ATTRIBUTES = {"sam": "wall_segmenter", "mural": "mural_painter", "sketch": "sketch_painter"}
+MANAGER_ATTRIBUTES = {
+    "sam": "wall_segmenter",
+    "mural": "mural_painter",
+    "sketch": "sketch_painter",
+    "train": "",  # training loads its own copy of the inpainting model
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -86,6 +94,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="images per pipeline (default 1); with more, the first (warm-up) is reported "
         "apart and time per image is the median of the others",
     )
+    parser.add_argument(
+        "--train_steps",
+        type=int,
+        default=10,
+        help="optimizer steps of the training run (default 10)",
+    )
+    parser.add_argument(
+        "--train_resolution",
+        type=int,
+        default=512,
+        help="the training run's image size (default 512, SD 1.5's)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed for every image (default 0)")
     parser.add_argument(
         "--out",
@@ -97,6 +117,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--steps has to be at least 1")
     if args.runs < 1:
         parser.error("--runs has to be at least 1")
+    if args.train_steps < 1 or args.train_resolution < 64 or args.train_resolution % 8:
+        parser.error("--train_steps has to be at least 1, --train_resolution a multiple of 8")
     if args.size is not None and not 64 <= args.size <= 2048:
         parser.error("--size has to be within 64..2048 (the settings' bounds)")
     return args
@@ -283,7 +305,7 @@ def run_sam(manager, gpu: Gpu, photo: np.ndarray, args) -> tuple[Measurement, np
 
 def run_mural(manager, gpu: Gpu, photo: np.ndarray, wall: np.ndarray, wall_source: str, args):
     from saekdam_worker.pipelines.mural import MuralRequest, working_size
-    from saekdam_worker.pipelines.wall_mask import clean_mask, feather
+    from saekdam_worker.pipelines.wall_mask import wall_alpha
 
     m = Measurement("mural")
     painter = timed_load(gpu, m, lambda: manager.mural_painter)
@@ -291,8 +313,7 @@ def run_mural(manager, gpu: Gpu, photo: np.ndarray, wall: np.ndarray, wall_sourc
     if theme not in painter.themes:
         note = f"no LoRA for {theme!r} in LORA_DIR, painted as custom; "
         theme = "custom"
-    # As the mural job prepares the mask: clean, then feather by 1% of the short side.
-    alpha = feather(clean_mask(wall), radius_px=max(2.0, 0.01 * min(photo.shape[:2])))
+    alpha = wall_alpha(wall)  # as the mural job prepares the mask
     request = MuralRequest(image=photo, alpha=alpha, theme=theme, seed=args.seed)
     if args.steps is not None:
         request.steps = args.steps
@@ -337,9 +358,67 @@ def run_sketch(manager, gpu: Gpu, args) -> Measurement:
     return m
 
 
+def run_training(manager, gpu: Gpu, photo: np.ndarray, args) -> Measurement:
+    """A few steps of `saekdam_training` on crops of the photo, as `make train` runs it."""
+    import json
+    import tempfile
+
+    from saekdam_training.train_theme_lora import main as train
+    from saekdam_training.train_theme_lora import parse_args as training_args
+    from saekdam_worker.models.loading import sam_checkpoint_path
+
+    m = Measurement("train")
+    settings = manager.settings
+    side = args.train_resolution
+    with tempfile.TemporaryDirectory() as tmp:
+        data, out = Path(tmp) / "photos", Path(tmp) / "adapter"
+        data.mkdir()
+        height, width = photo.shape[:2]
+        crop = min(height, width)
+        for i, x in enumerate(np.linspace(0, width - crop, 4).astype(int)):
+            tile = cv2.resize(
+                photo[:crop, x : x + crop], (side, side), interpolation=cv2.INTER_AREA
+            )
+            cv2.imwrite(str(data / f"wall-{i}.png"), cv2.cvtColor(tile, cv2.COLOR_RGB2BGR))
+        argv = [
+            "--theme", args.theme if args.theme != "custom" else "ocean",
+            "--data_dir", str(data),
+            "--output_dir", str(out),
+            "--pretrained_model", settings.inpaint_model,
+            "--model_dir", settings.model_dir,
+            "--sam_checkpoint", str(sam_checkpoint_path(settings)),
+            "--resolution", str(side),
+            "--max_train_steps", str(args.train_steps),
+            "--checkpointing_steps", str(args.train_steps),
+            "--lr_warmup_steps", "0",
+            "--seed", str(args.seed),
+        ]  # fmt: skip
+        # SAM's automatic walls take minutes an image on a CPU: rectangles and strokes there.
+        mix = "0.6,0.2,0.2" if gpu.cuda else "0,1,1"
+        argv += ["--mask_mix", mix]
+        argv += ["--mixed_precision", "fp16"] if gpu.cuda else ["--cpu"]
+        gpu.reset()
+        began = time.perf_counter()
+        if train(training_args(argv)) != 0:
+            raise RuntimeError("the training run failed (its log is above)")
+        gpu.sync()
+        total = time.perf_counter() - began
+        record = json.loads((out / "training.json").read_text())
+    m.run_s = [record["seconds"]]  # the training loop
+    m.load_s = total - record["seconds"]  # loading, masks and saving
+    m.run_peak = gpu.peak()
+    m.steps = record["steps"]
+    m.detail = (
+        f"{side}x{side}, batch 1, {record['mixed_precision']}, masks {mix} (wall, rect, "
+        f"stroke), final loss {record['final_loss']:.4f}"
+    )
+    return m
+
+
 def release(manager, name: str, gpu: Gpu) -> None:
     """Drop a loaded pipeline (a cached_property) so the next one's peak is its own."""
-    manager.__dict__.pop(name, None)
+    if name:
+        manager.__dict__.pop(name, None)
     gpu.release()
 
 
@@ -398,6 +477,7 @@ def main(argv: list[str] | None = None) -> int:
         "sam": sam_checkpoint_path(settings).is_file(),
         "mural": source_present(settings.inpaint_model, settings),
         "sketch": not missing_sketch,
+        "train": source_present(settings.inpaint_model, settings),
     }
     sources = {
         "sam": f"no checkpoint file at {sam_checkpoint_path(settings)}",
@@ -405,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
         f"MODEL_DIR {settings.model_dir}",
         "sketch": f"{', '.join(missing_sketch)}: neither a folder nor in MODEL_DIR "
         f"{settings.model_dir}",
+        "train": f"INPAINT_MODEL {settings.inpaint_model} is not here",
     }
     failed = False
     sam_mask = None
@@ -422,8 +503,10 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     wall, wall_source = box_mask(width, height), "on the box (no SAM mask)"
                 m = run_mural(manager, gpu, photo, wall, wall_source, args)
-            else:
+            elif name == "sketch":
                 m = run_sketch(manager, gpu, args)
+            else:
+                m = run_training(manager, gpu, photo, args)
         except ModelUnavailable as error:
             failed = True
             print(f"{name:<6}  FAILED to load: {error.message}")

@@ -30,10 +30,13 @@ def lines_of(stdout: str) -> dict[str, str]:
 
 
 def test_the_smoke_script_runs_every_pipeline_on_the_tiny_models(tiny_models_env, tmp_path):
-    done = run_script(tiny_models_env, "--steps", "2", "--out", str(tmp_path))
+    done = run_script(
+        tiny_models_env, "--steps", "2", "--out", str(tmp_path), "--train_steps", "2",
+        "--train_resolution", "64",
+    )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     lines = lines_of(done.stdout)
-    for name in ("sam", "mural", "sketch"):
+    for name in ("sam", "mural", "sketch", "train"):
         assert name in lines, done.stdout
         assert " load " in lines[name] and " s/image " in lines[name], lines[name]
         assert "peak GPU memory n/a (cpu)" in lines[name], lines[name]
@@ -42,6 +45,7 @@ def test_the_smoke_script_runs_every_pipeline_on_the_tiny_models(tiny_models_env
         "steps/s (2 steps)" in lines["mural"] and "theme ocean, on the SAM mask" in lines["mural"]
     )
     assert "steps/s (2 steps)" in lines["sketch"] and "64x64" in lines["sketch"]
+    assert "steps/s (2 steps)" in lines["train"] and "final loss" in lines["train"]
     assert {p.name for p in tmp_path.iterdir()} == {"mask.png", "mural.jpg", "sketch.png"}
 
 
