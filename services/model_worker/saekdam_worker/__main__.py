@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from pathlib import Path
 
 from prometheus_client import start_http_server
 from redis.asyncio import Redis
@@ -22,6 +23,7 @@ from saekdam_contracts.jobs import JOB_SPECS
 from . import jobs  # noqa: F401  (registers the handlers)
 from .capabilities import advertise_forever
 from .dispatcher import Dispatcher
+from .liveness import Heartbeat
 from .metrics import registry
 from .models.manager import ModelManager
 from .notify.push import start_push
@@ -102,6 +104,14 @@ async def serve(settings: WorkerSettings) -> None:
         vapid_subject=settings.vapid_subject,
         consumer=settings.worker_id,
     )
+    if settings.heartbeat_file:
+        heartbeat = Heartbeat(
+            Path(settings.heartbeat_file),
+            worker,
+            every_s=settings.heartbeat_every_s,
+            job_stall_s=settings.job_stall_s,
+        )
+        notifiers.append(asyncio.create_task(heartbeat.run_forever(), name="heartbeat"))
     try:
         await worker.run()
     finally:

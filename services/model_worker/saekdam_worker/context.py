@@ -70,6 +70,11 @@ class JobContext:
         self._progress = 0.0
         self.last_update: ProgressUpdate | None = None
 
+    @property
+    def last_report_at(self) -> float:
+        """When the job last reported progress (or started), on the context's clock."""
+        return self._last_report_at
+
     def bind(self, attempt: int, report: Callable[[ProgressUpdate], None]) -> None:
         """For a job prepared before it was claimed: the attempt its claim got, and where
         its progress goes from now on (before the claim there was nowhere to write it)."""

@@ -203,6 +203,18 @@ class Worker:
                 self._waiting_room.release()
                 self._in_flight_room.release()
 
+    def stalled_jobs(self, now: float, quiet_s: float) -> list[tuple[str, float]]:
+        """Jobs on the pipeline that have reported nothing for `quiet_s` seconds (`now` on the
+        monotonic clock): (task id, seconds quiet). The liveness heartbeat ends a worker
+        with one, so its lease lapses and another worker takes the job over."""
+        stalled = []
+        for job in self._jobs.values():
+            if job.phase == "running" and job.ctx is not None:
+                quiet = now - job.ctx.last_report_at
+                if quiet >= quiet_s:
+                    stalled.append((job.task.id, round(quiet, 1)))
+        return stalled
+
     def request_stop(self) -> None:
         """SIGTERM: take no new job; give a job waiting for the pipeline back at once, the
         running one a grace period (then it is given back too); let finishing ones end."""

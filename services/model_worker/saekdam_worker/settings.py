@@ -44,6 +44,13 @@ class WorkerSettings(BackboneSettings):
     # On SIGTERM, let a running job finish for this long before giving it back.
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     metrics_port: int = Field(default=0, ge=0, le=65535)
+    # Liveness (saekdam_worker.liveness): the event loop rewrites this file every
+    # `heartbeat_every_s`; a probe (`python -m saekdam_worker.liveness`) fails when it is old.
+    # A job on the pipeline that reports no progress for `job_stall_s` ends the worker (its
+    # lease lapses and another worker takes the job). Empty file / 0 turn them off.
+    heartbeat_file: str = "/tmp/saekdam-worker.alive"
+    heartbeat_every_s: float = Field(default=5.0, gt=0)
+    job_stall_s: float = Field(default=900.0, ge=0)
 
     models: ModelSettings = Field(default_factory=ModelSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)

@@ -268,3 +268,31 @@ async def test_a_stop_gives_the_prefetched_job_back_at_once_and_lets_the_running
         holding.set()
         await asyncio.wait_for(running, WAIT_S)
     assert not script.reached_event(second, "run").is_set()
+
+
+async def test_a_job_that_stops_reporting_on_the_pipeline_ends_the_worker_through_its_heartbeat(
+    parts, script, tmp_path
+):
+    from saekdam_worker.liveness import EXIT_STALLED, Heartbeat, problem
+
+    wedged = await _queued(parts)
+    gate = script.gate(wedged, "run")  # the pipeline hangs here: no more progress
+    worker = _worker(parts)
+    exits: list[int] = []
+    heartbeat = Heartbeat(
+        tmp_path / "alive", worker, every_s=0.1, job_stall_s=0.5, exit=exits.append
+    )
+    running = asyncio.create_task(worker.run())
+    try:
+        assert heartbeat.beat() == [] and problem(tmp_path / "alive", 5) is None
+        await _until(script.reached_event(wedged, "run"))
+        assert worker.stalled_jobs(time.monotonic(), 60) == []  # quiet, not yet for long
+        await asyncio.sleep(0.6)
+        (stalled,) = heartbeat.beat()
+        assert stalled[0] == wedged and stalled[1] >= 0.5
+        assert exits == [EXIT_STALLED]
+        assert f"job {wedged} has reported no progress" in problem(tmp_path / "alive", 5)
+    finally:
+        gate.set()
+        worker.request_stop()
+        await asyncio.wait_for(running, WAIT_S)
