@@ -5,14 +5,22 @@ Read from the environment by each service's own `get_settings()`, never at impor
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .fairness import QueueOrder
+from .secret_rules import MIN_SECRET_CHARS, refuse_message, secret_problem, url_password_problem
+
+# Secrets every service signs with when it has them, and which production needs set.
+REQUIRED_IN_PRODUCTION = ("jwt_secret",)
 
 
 class BackboneSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    # "production" refuses missing, short and example secrets (see secret_rules); compose and
+    # the k8s manifests set it. "development" (make run, the tests) does not check.
+    environment: Literal["development", "production"] = "development"
 
     database_url: str = "sqlite+aiosqlite:///var/saekdam.db"
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -49,3 +57,30 @@ class BackboneSettings(BaseSettings):
     # Webhooks may call loopback addresses (`make run`'s embedded mode only; the API checks
     # at registration, workers before every delivery). Private and metadata addresses never.
     webhooks_allow_loopback: bool = False
+
+    @model_validator(mode="after")
+    def _production_secrets(self):
+        if self.environment != "production":
+            return self
+        problems = []
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            if not isinstance(value, SecretStr) and field.annotation not in (
+                SecretStr,
+                SecretStr | None,
+            ):
+                continue
+            raw = value.get_secret_value() if isinstance(value, SecretStr) else None
+            required = name in REQUIRED_IN_PRODUCTION or (
+                name == "storage_signing_secret" and self.storage_backend == "local"
+            )
+            # A VAPID key is a P-256 key, not a password: only an example value is wrong.
+            min_chars = 0 if name == "vapid_private_key" else MIN_SECRET_CHARS
+            if problem := secret_problem(name.upper(), raw, required=required, min_chars=min_chars):
+                problems.append(problem)
+        for name in ("database_url", "redis_url"):
+            if problem := url_password_problem(name.upper(), getattr(self, name)):
+                problems.append(problem)
+        if problems:
+            raise ValueError(refuse_message(problems))
+        return self
