@@ -1,6 +1,7 @@
-"""Bring the posture tables to the newest schema: `python -m saekdam_posture.db.migrate`."""
+"""Bring the posture tables to the newest schema: `python -m saekdam_posture.db.migrate`
+(`--wait SECONDS`: wait for the migration job instead, as the pods' init container does)."""
 
-import os
+import sys
 from pathlib import Path
 
 from saekdam_backbone import migrations
@@ -12,7 +13,7 @@ def upgrade(database_url: str) -> None:
     migrations.upgrade(MIGRATIONS, database_url)
 
 
-if __name__ == "__main__":
-    from saekdam_backbone.settings import BackboneSettings
+VERSION_TABLE = "alembic_version_posture"
 
-    upgrade(os.environ.get("DATABASE_URL") or BackboneSettings().database_url)
+if __name__ == "__main__":
+    sys.exit(migrations.command_line(MIGRATIONS, VERSION_TABLE))
