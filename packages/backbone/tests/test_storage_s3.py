@@ -148,3 +148,34 @@ def test_list_keys_finds_objects_by_prefix(s3_storage):
         s3_storage.write(key, b"x", "image/png")
     assert s3_storage.list_keys("results/t1/") == ["results/t1/1/a.png", "results/t1/2/b.png"]
     assert s3_storage.list_keys("results/none/") == []
+
+
+def test_bucket_rules_expire_uploads_only_and_let_the_web_origins_in(s3_storage: S3Storage):
+    origins = ["https://murals.example", "http://192.168.0.10:8080"]
+    assert s3_storage.apply_bucket_rules(origins) == []
+    assert s3_storage.apply_bucket_rules(origins) == []  # idempotent
+    lifecycle, cors = s3_storage.bucket_rules()
+    expiring = [r for r in lifecycle if "Expiration" in r]
+    assert [(r["Filter"]["Prefix"], r["Expiration"]["Days"]) for r in expiring] == [("uploads/", 1)]
+    # Nothing else expires: inputs, results and board images stay.
+    assert all(r["Filter"]["Prefix"] in ("uploads/", "") for r in lifecycle)
+    assert cors[0]["AllowedOrigins"] == origins
+    assert set(cors[0]["AllowedMethods"]) == {"GET", "HEAD", "POST"}
+
+
+def test_the_setup_command_creates_the_bucket_with_its_rules(moto_server, monkeypatch, capsys):
+    from saekdam_backbone.storage.setup import main
+
+    bucket = f"setup-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("STORAGE_BACKEND", "s3")
+    monkeypatch.setenv("S3_BUCKET", bucket)
+    monkeypatch.setenv("S3_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("ALLOWED_ORIGINS", '["https://murals.example"]')
+    assert main() == 0
+    storage = S3Storage(bucket=bucket, region="us-east-1", endpoint_url=moto_server)
+    lifecycle, cors = storage.bucket_rules()
+    assert cors[0]["AllowedOrigins"] == ["https://murals.example"]
+    assert f"bucket '{bucket}' ready" in capsys.readouterr().out
+    monkeypatch.setenv("ALLOWED_ORIGINS", "https://not-a-list")
+    with pytest.raises(SystemExit, match="JSON list"):
+        main()

@@ -16,6 +16,37 @@ from saekdam_backbone.storage.base import ObjectInfo, ObjectNotFound, UploadForm
 
 _NOT_FOUND_CODES = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 
+# Client uploads wait under uploads/ only until the API verifies and copies them (inputs/,
+# board/): a day is plenty, and an abandoned upload form leaves nothing behind for long.
+UPLOADS_PREFIX = "uploads/"
+LIFECYCLE_RULES = [
+    {
+        "ID": "uploads-expire-after-a-day",
+        "Filter": {"Prefix": UPLOADS_PREFIX},
+        "Status": "Enabled",
+        "Expiration": {"Days": 1},
+    },
+    {
+        "ID": "unfinished-multipart-uploads",
+        "Filter": {"Prefix": ""},
+        "Status": "Enabled",
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+    },
+]
+
+
+def cors_rules(allowed_origins: list[str]) -> list[dict]:
+    """Browsers on these origins POST to presigned upload forms and GET presigned results."""
+    return [
+        {
+            "AllowedOrigins": list(allowed_origins),
+            "AllowedMethods": ["GET", "HEAD", "POST"],
+            "AllowedHeaders": ["*"],
+            "ExposeHeaders": ["ETag", "Content-Length", "Content-Type"],
+            "MaxAgeSeconds": 3600,
+        }
+    ]
+
 
 def _is_not_found(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") in _NOT_FOUND_CODES
@@ -143,6 +174,40 @@ class S3Storage:
 
     def check(self) -> None:
         self._client.head_bucket(Bucket=self.bucket)
+
+    def apply_bucket_rules(self, allowed_origins: list[str]) -> list[str]:
+        """The bucket's lifecycle and CORS, as the deployment wants them (idempotent: both
+        are replaced whole). Returns what the server refused to take (an S3-compatible server
+        may lack lifecycle or CORS support): the caller says so, the rest still applies.
+
+        - uploads/ expire a day after they land: the API keeps its verified copies (inputs/),
+          results and board images never expire; unfinished multipart uploads go after a day;
+        - CORS lets the web client's origins POST uploads to presigned forms and GET results.
+        """
+        refused = []
+        try:
+            self._client.put_bucket_lifecycle_configuration(
+                Bucket=self.bucket, LifecycleConfiguration={"Rules": LIFECYCLE_RULES}
+            )
+        except ClientError as error:
+            refused.append(f"lifecycle: {error.response.get('Error', {}).get('Code', error)}")
+        if allowed_origins:
+            try:
+                self._client.put_bucket_cors(
+                    Bucket=self.bucket, CORSConfiguration={"CORSRules": cors_rules(allowed_origins)}
+                )
+            except ClientError as error:
+                refused.append(f"CORS: {error.response.get('Error', {}).get('Code', error)}")
+        return refused
+
+    def bucket_rules(self) -> tuple[list[dict], list[dict]]:
+        """The lifecycle rules and CORS rules the bucket has now (for checks and tests)."""
+        lifecycle = self._client.get_bucket_lifecycle_configuration(Bucket=self.bucket)
+        try:
+            cors = self._client.get_bucket_cors(Bucket=self.bucket)["CORSRules"]
+        except ClientError:
+            cors = []
+        return lifecycle["Rules"], cors
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it is missing (development and test set-up)."""
