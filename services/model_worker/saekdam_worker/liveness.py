@@ -96,7 +96,9 @@ def problem(path: Path, max_age_s: float, now: float | None = None) -> str | Non
         return f"unreadable heartbeat file {path}: {exc}"
     age = (time.time() if now is None else now) - written_at
     if age > max_age_s:
-        return f"the heartbeat is {age:.0f} s old (limit {max_age_s:g} s): the worker's loop is stuck"
+        return (
+            f"the heartbeat is {age:.0f} s old (limit {max_age_s:g} s): the worker's loop is stuck"
+        )
     if record.get("stalled"):
         task_id, quiet = record["stalled"][0]
         return f"job {task_id} has reported no progress for {quiet:.0f} s"

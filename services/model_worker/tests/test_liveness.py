@@ -15,7 +15,9 @@ class QuietWorker:
 def test_a_fresh_heartbeat_passes_and_an_old_one_fails(tmp_path):
     path = tmp_path / "alive"
     clock = {"now": 1000.0}
-    heartbeat = Heartbeat(path, QuietWorker(), every_s=5, job_stall_s=900, wall=lambda: clock["now"])
+    heartbeat = Heartbeat(
+        path, QuietWorker(), every_s=5, job_stall_s=900, wall=lambda: clock["now"]
+    )
     heartbeat.beat()
     record = json.loads(path.read_text())
     assert record["worker_id"] == "w-1" and record["stalled"] == []
