@@ -12,7 +12,7 @@ POSTURE_STAMP := $(POSTURE_VENV)/.installed
 WEB := services/web
 
 .PHONY: run test test-fast test-web lint bench services chromium clean download-models web \
-	web-types train
+	web-types train lock
 
 $(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,13 +45,21 @@ web-types: $(STAMP) $(POSTURE_STAMP) web
 test-web: web
 	cd $(WEB) && npm run typecheck && npm test
 
+# The k8s manifests' custom resources (KEDA, Gateway API) are checked against their CRDs'
+# schemas, generated into npm packages (infra/k8s-schemas, its own lock file).
+K8S_SCHEMAS := infra/k8s-schemas
+K8S_SCHEMAS_STAMP := $(K8S_SCHEMAS)/node_modules/.package-lock.json
+
+$(K8S_SCHEMAS_STAMP): $(K8S_SCHEMAS)/package-lock.json
+	cd $(K8S_SCHEMAS) && npm ci --no-audit --no-fund --loglevel=error
+
 ## test: every test, slow ones included, against real Redis, PostgreSQL and an S3 endpoint
-test: $(STAMP) $(POSTURE_STAMP) services chromium test-web
+test: $(STAMP) $(POSTURE_STAMP) $(K8S_SCHEMAS_STAMP) services chromium test-web
 	$(BIN)/python -m pytest --ignore=services/posture $(PYTEST_ARGS)
 	$(POSTURE_VENV)/bin/python -m pytest services/posture/tests $(PYTEST_ARGS)
 
 ## test-fast: skip the slow end-to-end and fault tests
-test-fast: $(STAMP) $(POSTURE_STAMP) services test-web
+test-fast: $(STAMP) $(POSTURE_STAMP) $(K8S_SCHEMAS_STAMP) services test-web
 	$(BIN)/python -m pytest --ignore=services/posture -m "not slow" $(PYTEST_ARGS)
 	$(POSTURE_VENV)/bin/python -m pytest services/posture/tests -m "not slow" $(PYTEST_ARGS)
 
@@ -64,6 +72,13 @@ chromium:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## lock: recompile the images' lock files (services/{api,model_worker,posture}/requirements.lock,
+##   pinned with hashes for python:3.11.14-slim-bookworm on linux/amd64) after a change to a
+##   pyproject's dependencies; tests/test_locks.py fails until then. UPGRADE=1 moves every pin
+##   to the newest release (otherwise the old pins stay where they still fit)
+lock: $(STAMP)
+	$(BIN)/python -m infra.locks update $(if $(UPGRADE),--upgrade)
 
 bench: $(STAMP) $(POSTURE_STAMP) services
 	$(BIN)/python -m bench
