@@ -279,3 +279,23 @@ def test_every_dockerfile_passes_hadolint(dockerfile):
     hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
     linted = subprocess.run([hadolint, str(dockerfile)], capture_output=True, text=True)
     assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_every_port_is_the_one_its_service_listens_on():
+    config = k8s("ConfigMap", "saekdam-config")["data"]
+    for name in ("saekdam-api", "saekdam-posture", "saekdam-worker-gpu", "saekdam-worker-cpu"):
+        (container,) = k8s("Deployment", name)["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        if "worker" in name:  # metrics only: METRICS_PORT from the ConfigMap
+            assert ports == {"metrics": int(config["METRICS_PORT"])}, name
+        else:  # uvicorn on PORT
+            assert ports == {"http": int(env["PORT"])}, name
+    services = compose()["services"]
+    for name in ("worker-gpu", "worker-cpu"):
+        assert services[name]["expose"] == [services[name]["environment"]["METRICS_PORT"]]
+    for name in ("api", "posture"):  # the images' default PORT (8000) behind the proxy
+        assert services[name]["expose"] == ["8000"]
+    caddyfile = (REPO / "infra" / "proxy" / "Caddyfile").read_text()
+    assert "{$API_UPSTREAM:api:8000}" in caddyfile
+    assert "{$POSTURE_UPSTREAM:posture:8000}" in caddyfile
