@@ -24,6 +24,9 @@ class BackboneSettings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///var/saekdam.db"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # How long a request waits for Redis or the database to connect or answer before it is
+    # told 503 service_unavailable (saekdam_backbone.dependencies).
+    dependency_timeout_s: float = Field(default=1.5, gt=0, le=60)
 
     storage_backend: Literal["local", "s3"] = "local"
     # local backend: files under this folder, URLs signed with the secret, served by the API.

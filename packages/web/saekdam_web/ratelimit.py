@@ -23,9 +23,14 @@ from .errors import TooManyRequests
 class RateLimiter:
     """Named families of routes, each with its own per-minute limit."""
 
-    def __init__(self, redis_url: str, per_minute: dict[str, int]):
+    def __init__(self, redis_url: str, per_minute: dict[str, int], timeout_s: float = 1.5):
+        # Bounded like every other Redis call of a request: a frozen Redis is a 503, not a hang.
         self._storage = RedisStorage(
-            "async+" + redis_url, implementation="redispy", key_prefix=RATE_LIMIT_PREFIX
+            "async+" + redis_url,
+            implementation="redispy",
+            key_prefix=RATE_LIMIT_PREFIX,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
         )
         self._strategy = MovingWindowRateLimiter(self._storage)
         self._rules = {name: RateLimitItemPerMinute(n) for name, n in per_minute.items()}

@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from saekdam_contracts.jobs import JOB_SPECS
+from saekdam_web.errors import RETRY_AFTER_S
 
 from ..metrics import QUEUE_PENDING, QUEUE_WAITING, registry
 
@@ -37,21 +38,30 @@ async def _check_storage(request: Request) -> None:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Ready when the database, Redis and object storage all answer."""
+    """Ready when the database, Redis and object storage all answer (checked at once, each
+    within the dependency timeout)."""
     checks = {"database": _check_database, "redis": _check_redis, "storage": _check_storage}
-    results = {}
-    for name, check in checks.items():
+    timeout_s = request.app.state.settings.dependency_timeout_s
+
+    async def outcome(name: str, check) -> str:
         try:
-            await asyncio.wait_for(check(request), timeout=3)
-            results[name] = "ok"
+            await asyncio.wait_for(check(request), timeout=timeout_s)
+            return "ok"
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             log.warning("readiness check %s failed: %s", name, exc)
-            results[name] = "unavailable"
+            return "unavailable"
+
+    outcomes = await asyncio.gather(*(outcome(name, check) for name, check in checks.items()))
+    results = dict(zip(checks, outcomes, strict=True))
     if all(v == "ok" for v in results.values()):
         return JSONResponse({"status": "ok", "checks": results})
     down = ", ".join(name for name, v in results.items() if v != "ok")
     error = {"code": "not_ready", "message": f"not ready: {down} unavailable"}
-    return JSONResponse({"error": error, "checks": results}, status_code=503)
+    return JSONResponse(
+        {"error": error, "checks": results},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 @router.get("/metrics")
