@@ -26,6 +26,7 @@ from infra.processes import (
     start_redis,
     start_web,
     stop,
+    trusted_proxy_env,
     wait_for,
 )
 from infra.webbuild import ensure_built
@@ -137,10 +138,13 @@ def main() -> int:
         migrate(env["DATABASE_URL"])
         migrate(env["DATABASE_URL"], "saekdam_posture.db.migrate", POSTURE_PYTHON)
         # Behind the one public port, each service on a private one (as compose does).
+        # On loopback whatever HOST says (HOST is where the public port listens), believing
+        # forwarding headers from the proxy's address only.
         api_port, posture_port = free_port(), free_port()
-        api = python_module("saekdam_api", {**env, "PORT": str(api_port)})
+        private = {**env, "HOST": "127.0.0.1", **trusted_proxy_env()}
+        api = python_module("saekdam_api", {**private, "PORT": str(api_port)})
         posture = python_module(
-            "saekdam_posture", {**env, "PORT": str(posture_port)}, python=POSTURE_PYTHON
+            "saekdam_posture", {**private, "PORT": str(posture_port)}, python=POSTURE_PYTHON
         )
         started += [api, posture]
         services = {"API": api, "posture service": posture}

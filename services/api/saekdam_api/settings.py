@@ -5,6 +5,7 @@ from functools import lru_cache
 from pydantic import Field, SecretStr
 
 from saekdam_backbone.settings import BackboneSettings
+from saekdam_web.guards import DEFAULT_MAX_REQUEST_BYTES
 
 
 class ApiSettings(BackboneSettings):
@@ -13,10 +14,16 @@ class ApiSettings(BackboneSettings):
     # Browser origins allowed on websockets (and CORS). Native clients send no Origin.
     allowed_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]
 
+    # Every request body but the local storage backend's upload form (which takes
+    # max_upload_bytes and its fields): JSON bodies are small, images go to storage directly.
+    max_request_bytes: int = Field(default=DEFAULT_MAX_REQUEST_BYTES, ge=1024)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     upload_expires_s: int = Field(default=600, ge=1)
     download_expires_s: int = Field(default=300, ge=10)
     max_uploads_per_task: int = Field(default=12, ge=1)
+    # Uploaded images the API decodes at once to verify them (the rest wait): each may take
+    # 256 MB at the pixel limit, from an upload of a few hundred kB.
+    verify_concurrency: int = Field(default=2, ge=1)
     max_attempts: int = Field(default=3, ge=1)
     enable_diagnostic_jobs: bool = False
 

@@ -9,6 +9,9 @@ from saekdam_backbone.db import create_engine, create_sessions
 from saekdam_backbone.logs import configure_logging
 from saekdam_web.auth import Authenticator
 from saekdam_web.errors import install_error_handlers
+from saekdam_web.guards import install_request_guards
+from saekdam_web.openapi import install_truthful_openapi
+from saekdam_web.websockets import WebSocketTransportMiddleware
 
 from .estimation import EstimatorPool
 from .frames import FrameLimits
@@ -50,7 +53,12 @@ def create_app(settings: PostureSettings | None = None) -> FastAPI:
     app = FastAPI(title="Saekdam posture", version="1.0.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.open_sessions = 0
+    # Its HTTP routes take no body; frames come over the websocket (MAX_FRAME_BYTES).
+    install_request_guards(app, settings.max_request_bytes)
+    # Lets a socket whose client stopped reading be aborted (saekdam_web.websockets).
+    app.add_middleware(WebSocketTransportMiddleware)
     install_error_handlers(app)
+    install_truthful_openapi(app)  # every error status documented in the error shape
     for module in (health, history, stream):
         app.include_router(module.router)
     return app

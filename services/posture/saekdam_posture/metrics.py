@@ -5,6 +5,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 registry = CollectorRegistry()
 
 SESSIONS = Gauge("saekdam_posture_sessions", "Posture websockets open", registry=registry)
+# The API's name: a websocket let go for not reading (a send timed out, or no close frame).
+WEBSOCKETS_DROPPED = Counter(
+    "saekdam_websocket_dropped_total",
+    "Posture websockets closed because the client stopped reading",
+    registry=registry,
+)
 FRAMES = Counter(
     "saekdam_posture_frames_total", "Frames received, by outcome", ["outcome"], registry=registry
 )

@@ -18,7 +18,8 @@ from saekdam_contracts.posture import (
     LandmarksMessage,
     SettingsMessage,
 )
-from saekdam_web.websockets import INTERNAL_ERROR, TRY_AGAIN_LATER, Closing
+from saekdam_web.messages import InvalidMessage, parse_json_message
+from saekdam_web.websockets import INTERNAL_ERROR, Closing, send_text_within
 
 from .calibration import Baseline, CalibrationConfig, CalibrationFailed
 from .db.models import Session
@@ -110,12 +111,11 @@ class PostureSession:
                 raise Closing(INTERNAL_ERROR, "internal error")
 
     async def send(self, **message) -> None:
+        """One message out; a client that does not take it within `send_timeout_s` is
+        dropped (Closing 1013, counted by the route)."""
         text = json.dumps(message, default=_jsonable)
         async with self._send_lock:
-            try:
-                await asyncio.wait_for(self.ws.send_text(text), self.settings.send_timeout_s)
-            except TimeoutError as exc:
-                raise Closing(TRY_AGAIN_LATER, "client is not reading") from exc
+            await send_text_within(self.ws, text, self.settings.send_timeout_s)
 
     async def error(self, code: str, message: str, **extra) -> None:
         await self.send(type="error", error={"code": code, "message": message}, **extra)
@@ -159,19 +159,21 @@ class PostureSession:
         self.slot.put((frame_id, data, time.monotonic()))
 
     async def _text(self, text: str) -> None:
-        if len(text) > self.settings.max_text_bytes:
-            await self.error(
-                "message_too_large",
-                f"a text message may be at most {self.settings.max_text_bytes} bytes",
-            )
-            return
         if not self.message_rate.allow():
             await self.error(
                 "rate_limited", f"at most {self.settings.max_messages_per_s:g} messages a second"
             )
             return
+        try:  # bounded: too large or too deep is refused before parsing
+            parsed = parse_json_message(text, self.settings.max_text_bytes)
+        except InvalidMessage as invalid:
+            await self.error(invalid.code, invalid.message)
+            return
+        if not isinstance(parsed, dict):
+            await self.error("invalid_json", "a text message must be a JSON object")
+            return
         try:
-            message = _client_message.validate_json(text)
+            message = _client_message.validate_python(parsed)
         except ValidationError as exc:
             await self._invalid(exc)
             return
@@ -195,10 +197,7 @@ class PostureSession:
 
     async def _invalid(self, exc: ValidationError) -> None:
         errors = exc.errors()
-        not_an_object = any(not e["loc"] and e["type"] == "dict_type" for e in errors)
-        if not_an_object or any(e["type"] == "json_invalid" for e in errors):
-            await self.error("invalid_json", "a text message must be a JSON object")
-        elif tags := [e for e in errors if e["type"] == "union_tag_invalid"]:
+        if tags := [e for e in errors if e["type"] == "union_tag_invalid"]:
             tag = tags[0].get("ctx", {}).get("tag")
             await self.error("unknown_message", f"unknown message type {tag!r}")
         elif any(e["type"] == "union_tag_not_found" for e in errors):

@@ -5,12 +5,15 @@ from functools import lru_cache
 from pydantic import Field, SecretStr, model_validator
 
 from saekdam_backbone.settings import BackboneSettings
+from saekdam_web.guards import DEFAULT_MAX_REQUEST_BYTES
 
 
 class PostureSettings(BackboneSettings):
     jwt_secret: SecretStr
     allowed_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]
 
+    # HTTP request bodies (saekdam_web.guards); frames arrive on the websocket instead.
+    max_request_bytes: int = Field(default=DEFAULT_MAX_REQUEST_BYTES, ge=1024)
     # Frames: bounded in bytes and pixels before anything is decoded.
     max_frame_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_frame_side: int = Field(default=4096, ge=64)

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from saekdam_contracts.events import ErrorInfo, FrameType, ResultItem, TaskEvent
 from saekdam_contracts.status import TERMINAL_STATUSES, TaskStatus
 
-from ..db import db_epoch, single_statements, utcnow
+from ..db import db_epoch, lock_for_count, single_statements, utcnow
 from ..fairness import Waiting
+from ..users import User
 from .models import Task
 
 ACTIVE = (TaskStatus.CREATED, TaskStatus.QUEUED, TaskStatus.INPROGRESS)
@@ -57,6 +58,14 @@ class Claim:
 @dataclass(frozen=True)
 class Exhausted:
     event: TaskEvent
+
+
+class ActiveCapReached(Exception):
+    """A submit refused: its owner already has `cap` tasks QUEUED or INPROGRESS."""
+
+    def __init__(self, cap: int):
+        super().__init__(f"the owner already has {cap} active tasks")
+        self.cap = cap
 
 
 class TaskStore:
@@ -107,9 +116,8 @@ class TaskStore:
 
     async def count_active(self, owner_id: str) -> int:
         """The owner's tasks that are QUEUED or INPROGRESS."""
-        query = select(func.count()).where(Task.owner_id == owner_id, Task.status.in_(RUNNABLE))
         async with self._single.connect() as connection:
-            return await connection.scalar(query) or 0
+            return await connection.scalar(_active(owner_id)) or 0
 
     async def waiting(self, kind: str, *, ready_only: bool = False, limit: int = 10_000):
         """The kind's QUEUED tasks as `Waiting` (ready_only: whose backoff has passed)."""
@@ -212,11 +220,22 @@ class TaskStore:
         return Task(**values)
 
     async def submit(
-        self, task_id: str, owner_id: str, kind: str, params: dict[str, Any], inputs: list[dict]
+        self,
+        task_id: str,
+        owner_id: str,
+        kind: str,
+        params: dict[str, Any],
+        inputs: list[dict],
+        *,
+        active_cap: int | None = None,
     ) -> TaskEvent | None:
-        """CREATED -> QUEUED. None if the task was already submitted (or is not the owner's)."""
-        return await self._transition(
-            "status",
+        """CREATED -> QUEUED. None if the task was already submitted (or is not the owner's).
+
+        With `active_cap`, ActiveCapReached (and no change) if that would give the owner more
+        than `active_cap` tasks QUEUED or INPROGRESS: counted after the change, in its
+        transaction, under the owner's lock (the users row), so concurrent submits stop
+        exactly at the cap."""
+        statement = self._guarded_update(
             and_(Task.id == task_id, Task.owner_id == owner_id, Task.status == TaskStatus.CREATED),
             status=TaskStatus.QUEUED,
             kind=kind,
@@ -225,6 +244,15 @@ class TaskStore:
             available_at=self._now(),
             submitted_at=utcnow(),
         )
+        async with self._sessions() as session, session.begin():
+            if active_cap is not None:
+                await lock_for_count(session, User.id, owner_id)
+            task = (await session.scalars(statement)).one_or_none()
+            if task is None:
+                return None
+            if active_cap is not None and await session.scalar(_active(owner_id)) > active_cap:
+                raise ActiveCapReached(active_cap)  # rolls the change back
+        return task_event(task, "status")
 
     async def mark_enqueued(self, task_id: str, message_id: str) -> None:
         await self.mark_all_enqueued([(task_id, message_id)])
@@ -395,12 +423,21 @@ class TaskStore:
 
     async def _update(self, guard, **values: Any) -> Task | None:
         """One guarded change: the updated row, or None if the guard no longer holds."""
-        statement = (
+        statement = self._guarded_update(guard, **values)
+        async with self._sessions() as session, session.begin():
+            return (await session.scalars(statement)).one_or_none()
+
+    @staticmethod
+    def _guarded_update(guard, **values: Any):
+        return (
             update(Task)
             .where(guard, Task.status.not_in(TERMINAL_STATUSES))
             .values(seq=Task.seq + 1, updated_at=utcnow(), **values)
             .returning(Task)
             .execution_options(synchronize_session=False)
         )
-        async with self._sessions() as session, session.begin():
-            return (await session.scalars(statement)).one_or_none()
+
+
+def _active(owner_id: str):
+    """The count of the owner's tasks that are QUEUED or INPROGRESS."""
+    return select(func.count()).where(Task.owner_id == owner_id, Task.status.in_(RUNNABLE))

@@ -12,6 +12,7 @@ import logging
 from sqlalchemy import column, delete, func, inspect, select, table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from saekdam_backbone.db import lock_for_count
 from saekdam_backbone.storage.base import ObjectStorage
 from saekdam_backbone.tasks.models import Task
 from saekdam_backbone.users import User
@@ -54,6 +55,9 @@ class AccountService:
     async def delete(self, user: User) -> None:
         task_ids = await self._stop_tasks(user.id)
         async with self._sessions() as session, session.begin():
+            # The user's row first, as a submit or an upload takes it (lock_for_count): the
+            # same order everywhere, so a deletion racing a submit waits instead of deadlocking.
+            await lock_for_count(session, User.id, user.id)
             post_ids = list(await session.scalars(select(Post.id).where(Post.author_id == user.id)))
             await self._give_back_counts(session, user.id)
             await session.execute(delete(Task).where(Task.owner_id == user.id))

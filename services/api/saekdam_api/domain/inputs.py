@@ -14,14 +14,19 @@ from saekdam_contracts.keys import task_input_key
 from saekdam_web.errors import Unprocessable
 
 from ..db.models import Upload
-from ..uploads.verify import verify_image
+from ..uploads.verify import DecodeSlots, verify_image
 from .uploads import is_expired, landed
 
 
 async def verify_task_inputs(
-    spec: JobSpec, needs: UploadCounts, uploads: list[Upload], storage: ObjectStorage
+    spec: JobSpec,
+    needs: UploadCounts,
+    uploads: list[Upload],
+    storage: ObjectStorage,
+    decodes: DecodeSlots,
 ) -> list[dict]:
-    """Return the job's input list, or raise the precise 4xx for the first problem."""
+    """Return the job's input list, or raise the precise 4xx for the first problem. Each
+    image is decoded in one of `decodes`' slots."""
     present: list[dict] = []
     absent: dict[str, list[Upload]] = {}
     for upload in uploads:
@@ -30,7 +35,7 @@ async def verify_task_inputs(
                 "upload_role_unexpected",
                 f"a {spec.kind} job takes no {upload.role!r} upload (upload {upload.id})",
             )
-        verified = await _verify_one(spec, upload, storage)
+        verified = await _verify_one(spec, upload, storage, decodes)
         if verified is None:
             absent.setdefault(upload.role, []).append(upload)
         else:
@@ -76,11 +81,13 @@ def _check_mask_matches_image(inputs: list[dict]) -> None:
             )
 
 
-async def _verify_one(spec: JobSpec, upload: Upload, storage: ObjectStorage) -> dict | None:
+async def _verify_one(
+    spec: JobSpec, upload: Upload, storage: ObjectStorage, decodes: DecodeSlots
+) -> dict | None:
     if await landed(upload, storage) is None:
         return None
     data = await asyncio.to_thread(storage.read, upload.key, upload.max_bytes)
-    image = await asyncio.to_thread(
+    image = await decodes.run(
         verify_image,
         data,
         declared_content_type=upload.content_type,

@@ -136,7 +136,8 @@ class PostImages:
         self, post_id: str, position: int, key: str, content_type: str, task: Task | None
     ) -> StagedImage:
         data = await asyncio.to_thread(self._storage.read, key, self._settings.max_upload_bytes)
-        image = await asyncio.to_thread(
+        # Both decode the whole image: each takes one of the process's decode slots.
+        image = await self._uploads.decodes.run(
             verify_image,
             data,
             declared_content_type=content_type,
@@ -144,7 +145,7 @@ class PostImages:
             min_side=BOARD_MIN_SIDE,
             max_side=BOARD_MAX_SIDE,
         )
-        thumb = await asyncio.to_thread(thumbnail, data, self._settings.thumbnail_side)
+        thumb = await self._uploads.decodes.run(thumbnail, data, self._settings.thumbnail_side)
         image_id = str(uuid.uuid4())
         original_key = post_image_key(
             post_id, image_id, f"original.{_EXTENSIONS[image.content_type]}"

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from saekdam_backbone.db import lock_for_count
 from saekdam_backbone.notifications import vapid
 from saekdam_backbone.notifications.models import PushSubscription
 from saekdam_backbone.notifications.url_guard import (
@@ -130,8 +131,8 @@ class PushService:
 
     async def _upsert(self, owner: User, endpoint: str, p256dh: str, auth: str) -> str:
         async with self._sessions() as session, session.begin():
-            # The owner's row lock makes concurrent subscriptions count one after another.
-            await session.get(User, owner.id, with_for_update=True)
+            # Locked on the owner: concurrent subscriptions count one after another.
+            await lock_for_count(session, User.id, owner.id)
             existing = await session.scalar(
                 select(PushSubscription)
                 .where(PushSubscription.endpoint == endpoint)

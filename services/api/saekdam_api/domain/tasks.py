@@ -5,11 +5,12 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
+from saekdam_backbone.dependencies import is_dependency_failure
 from saekdam_backbone.events import EventPublisher
 from saekdam_backbone.queue import JobQueue
 from saekdam_backbone.storage.base import ObjectStorage
 from saekdam_backbone.tasks.models import Task
-from saekdam_backbone.tasks.store import TaskStore
+from saekdam_backbone.tasks.store import ActiveCapReached, TaskStore
 from saekdam_backbone.tasks.view import public_results, task_view
 from saekdam_contracts.events import PublicResult, ResultItem, TaskEvent
 from saekdam_contracts.jobs import JOB_SPECS, JobSpec, Params
@@ -68,19 +69,31 @@ class TaskService:
         clean_params = parsed.model_dump(mode="json")
         if task.status != TaskStatus.CREATED:
             return self._resubmitted(task, kind, clean_params)
-        await self._check_active_cap(owner_id, is_guest)
+        cap = self._active_cap(is_guest)
+        if await self._store.count_active(owner_id) >= cap:  # before the costly verification
+            raise _too_many_active(cap)
 
         uploads = await self._uploads.for_task(task_id)
         needs = parsed.required_uploads() or spec.inputs
-        inputs = await verify_task_inputs(spec, needs, uploads, self._storage)
-        event = await self._store.submit(task_id, owner_id, kind, clean_params, inputs)
+        inputs = await verify_task_inputs(
+            spec, needs, uploads, self._storage, self._uploads.decodes
+        )
+        try:
+            event = await self._store.submit(
+                task_id, owner_id, kind, clean_params, inputs, active_cap=cap
+            )
+        except ActiveCapReached:  # concurrent submits took the last places meanwhile
+            raise _too_many_active(cap) from None
         if event is None:  # a concurrent submit won the race; it enqueued the one job
             return self._resubmitted(await self.get(task_id, owner_id), kind, clean_params)
-        await self._publisher.publish(event)
+        # Committed: from here on Redis is told on a best-effort basis (the reconciler puts a
+        # task the stream never heard of on it; websockets resync from the row).
+        await self._after_commit("submit event", self._publisher.publish(event))
         if self._settings.queue_order == "fair":
-            await self._publisher.request_dispatch()  # its turn comes from the dispatcher
+            # Its turn comes from the dispatcher, which also looks without being woken.
+            await self._after_commit("dispatch wake-up", self._publisher.request_dispatch())
         else:
-            await self._enqueue(task_id, kind)
+            await self._after_commit("enqueue", self._enqueue(task_id, kind))
         TASKS_SUBMITTED.labels(kind).inc()
         return event.status
 
@@ -89,10 +102,23 @@ class TaskService:
         event = await self._store.cancel(task_id, owner_id)
         if event is None:
             return TaskStatus((await self.get(task_id, owner_id)).status)
-        await self._publisher.publish(event)
-        await self._publisher.request_cancel(task.id)
+        # Committed: a worker running it sees the cancel in the row at its next progress write
+        # even when this broadcast is lost.
+        await self._after_commit("cancel event", self._publisher.publish(event))
+        await self._after_commit("cancel broadcast", self._publisher.request_cancel(task.id))
         log.info("task cancelled", extra={"task_id": task.id})
         return event.status
+
+    @staticmethod
+    async def _after_commit(what: str, call) -> None:
+        """A Redis call after the task's row is committed: its failure must not turn a done
+        write into an error (the client would retry something that happened)."""
+        try:
+            await call
+        except Exception as error:  # noqa: BLE001 - logged; the row is the truth
+            if not is_dependency_failure(error):
+                raise
+            log.warning("%s not sent after commit: %s", what, error)
 
     async def list_page(
         self, owner_id: str, limit: int, cursor: str | None
@@ -123,20 +149,14 @@ class TaskService:
 
     # -- helpers -------------------------------------------------------------------------
 
-    async def _check_active_cap(self, owner_id: str, is_guest: bool) -> None:
+    def _active_cap(self, is_guest: bool) -> int:
         """One person's share of the queue: at most this many tasks QUEUED or INPROGRESS.
-        (Checked before the submit, so two submits at the same instant may pass together.)"""
-        cap = (
+        Checked early, and exactly by the store's submit (under the owner's lock)."""
+        return (
             self._settings.max_active_tasks_guest
             if is_guest
             else self._settings.max_active_tasks_registered
         )
-        if await self._store.count_active(owner_id) >= cap:
-            raise TooManyRequests(
-                "too_many_active_tasks",
-                f"at most {cap} of your tasks may be queued or running at once; "
-                "wait for one to finish or cancel one",
-            )
 
     def _spec(self, kind: str) -> JobSpec:
         spec = JOB_SPECS.get(kind)
@@ -172,3 +192,11 @@ class TaskService:
         # worker-side reconciler puts it on the stream.
         message_id = await self._queue.enqueue(JobMessage(task_id=task_id, kind=kind))
         await self._store.mark_enqueued(task_id, message_id)
+
+
+def _too_many_active(cap: int) -> TooManyRequests:
+    return TooManyRequests(
+        "too_many_active_tasks",
+        f"at most {cap} of your tasks may be queued or running at once; "
+        "wait for one to finish or cancel one",
+    )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from saekdam_backbone.db import single_statements, utcnow
+from saekdam_backbone.db import lock_for_count, single_statements, utcnow
 from saekdam_backbone.storage.base import ObjectInfo, ObjectStorage, UploadForm
 from saekdam_backbone.storage.local import LocalStorage
 from saekdam_backbone.tasks.models import Task
@@ -23,6 +23,7 @@ from saekdam_web.errors import (
 
 from ..db.models import Upload
 from ..settings import ApiSettings
+from ..uploads.verify import DecodeSlots
 
 ALLOWED_CONTENT_TYPES = ("image/png", "image/jpeg", "image/webp")
 
@@ -33,23 +34,21 @@ class UploadService:
         self._single = single_statements(sessions)
         self._storage = storage
         self._settings = settings
+        # Every verification of an upload's pixels (task inputs, post images) takes a slot.
+        self.decodes = DecodeSlots(settings.verify_concurrency)
 
     async def create_for_task(
         self, owner_id: str, task_id: str, role: str, content_type: str, size: int
     ) -> tuple[Upload, UploadForm]:
         """A slot for the owner's task while it is CREATED: 404 for anyone else's task, 409
-        once it was submitted or has all its slots. One read finds the task and its count."""
-        slots = select(func.count()).where(Upload.task_id == task_id).scalar_subquery()
-        query = select(Task.status, slots).where(Task.id == task_id, Task.owner_id == owner_id)
+        once it was submitted or has all its slots. One unlocked read refuses early; the
+        insert checks again under the task's lock (`_add`)."""
+        query = select(Task.status, _slots(task_id)).where(
+            Task.id == task_id, Task.owner_id == owner_id
+        )
         async with self._single.connect() as connection:
             found = (await connection.execute(query)).first()
-        if found is None:
-            raise NotFound("task_not_found", f"no task {task_id}")
-        status, count = found
-        if status != TaskStatus.CREATED:
-            raise Conflict(
-                "task_already_submitted", f"task {task_id} is {status}; uploads are closed"
-            )
+        count = self._check_open(task_id, found)
         self._check_declared(content_type, size)
         self._check_slot_count(count)
         return await self._add(owner_id, task_id, role, content_type, size)
@@ -58,12 +57,6 @@ class UploadService:
         self, owner_id: str, task_id: str | None, role: str, content_type: str, size: int
     ) -> tuple[Upload, UploadForm]:
         self._check_declared(content_type, size)
-        if task_id is not None:
-            async with self._single.connect() as connection:
-                count = await connection.scalar(
-                    select(func.count()).where(Upload.task_id == task_id)
-                )
-            self._check_slot_count(count)
         return await self._add(owner_id, task_id, role, content_type, size)
 
     async def for_task(self, task_id: str) -> list[Upload]:
@@ -93,9 +86,19 @@ class UploadService:
             "expires_at": form.expires_at,
             "created_at": utcnow(),
         }
-        async with self._single.connect() as connection:
-            await connection.execute(insert(Upload.__table__), values)
-            await connection.commit()
+        if task_id is None:
+            async with self._single.connect() as connection:
+                await connection.execute(insert(Upload.__table__), values)
+                await connection.commit()
+            return Upload(**values), form
+        # Count and insert under the task's lock: concurrent requests stop exactly at the
+        # cap, and none adds a slot to a task a submit has just taken.
+        async with self._sessions() as session, session.begin():
+            await lock_for_count(session, Task.id, task_id)
+            query = select(Task.status, _slots(task_id)).where(Task.id == task_id)
+            found = (await session.execute(query)).first()
+            self._check_slot_count(self._check_open(task_id, found))
+            await session.execute(insert(Upload.__table__), values)
         return Upload(**values), form
 
     async def _presign(self, key: str, content_type: str, size: int) -> UploadForm:
@@ -129,12 +132,30 @@ class UploadService:
                 f"{size} bytes is over the limit of {self._settings.max_upload_bytes} bytes",
             )
 
+    @staticmethod
+    def _check_open(task_id: str, found) -> int:
+        """The slot count of a task still taking uploads. `found`: the task's (status,
+        slot count), None if there is no such task."""
+        if found is None:
+            raise NotFound("task_not_found", f"no task {task_id}")
+        status, count = found
+        if status != TaskStatus.CREATED:
+            raise Conflict(
+                "task_already_submitted", f"task {task_id} is {status}; uploads are closed"
+            )
+        return count
+
     def _check_slot_count(self, count: int) -> None:
         if count >= self._settings.max_uploads_per_task:
             raise Conflict(
                 "too_many_uploads",
                 f"a task takes at most {self._settings.max_uploads_per_task} uploads",
             )
+
+
+def _slots(task_id: str):
+    """The task's upload slots, counted (a scalar subquery)."""
+    return select(func.count()).where(Upload.task_id == task_id).scalar_subquery()
 
 
 def is_expired(upload: Upload, now: datetime | None = None) -> bool:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from saekdam_backbone.db import lock_for_count
 from saekdam_backbone.notifications.models import WebhookDelivery, WebhookEndpoint
 from saekdam_backbone.notifications.url_guard import Resolver, UrlNotAllowed, checked_target
 from saekdam_backbone.users import User
@@ -70,8 +71,8 @@ class WebhookService:
             id=str(uuid.uuid4()), owner_id=owner.id, url=url, events=events, secret=new_secret()
         )
         async with self._sessions() as session, session.begin():
-            # The owner's row lock makes concurrent registrations count one after another.
-            await session.get(User, owner.id, with_for_update=True)
+            # Locked on the owner: concurrent registrations count one after another.
+            await lock_for_count(session, User.id, owner.id)
             count = await session.scalar(
                 select(func.count()).where(WebhookEndpoint.owner_id == owner.id)
             )

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from saekdam_backbone.previews import WATCH_TTL_S, PreviewBus
 from saekdam_contracts.previews import OptionsFrame, PreviewOptions
+from saekdam_web.websockets import send_text_within
 
 from .hub import Watcher
 
@@ -53,19 +54,19 @@ class PreviewStream:
 
     async def answer(self, parsed: dict) -> None:
         """Apply an options frame and reply: the acknowledgement, then (when turning on)
-        the task's latest preview, so a client that opts in mid-job sees the wall at once."""
+        the task's latest preview, so a client that opts in mid-job sees the wall at once.
+        A reply not taken within the send timeout drops the client (Closing)."""
         try:
             options = OptionsFrame.model_validate(parsed).previews
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "frame"
-            await self.ws.send_text(
-                json.dumps(error_frame("invalid_options", f"{where}: {first['msg']}"))
-            )
+            error = error_frame("invalid_options", f"{where}: {first['msg']}")
+            await send_text_within(self.ws, json.dumps(error), self.send_timeout_s)
             return
         await self._apply(options)
         ack = {"type": "options", "previews": options.model_dump() if options else None}
-        await self.ws.send_text(json.dumps(ack))
+        await send_text_within(self.ws, json.dumps(ack), self.send_timeout_s)
         if options is not None:
             with contextlib.suppress(Exception):
                 latest = await self.bus.latest(self.task_id)

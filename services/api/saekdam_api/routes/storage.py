@@ -29,6 +29,17 @@ router = APIRouter(tags=["storage"])
 MAX_FORM_FIELDS = 16
 MAX_FIELD_BYTES = 8 * 1024
 
+UPLOAD_PATH = "/v1/storage/upload"
+
+
+def upload_body_limit(max_upload_bytes: int) -> int:
+    """The upload form's cap on the whole request body (saekdam_web.guards; every other route
+    takes MAX_REQUEST_BYTES): the largest file, plus the most fields, part headers and
+    boundaries the form may have. The file itself is held to its signed size while it
+    streams."""
+    return max_upload_bytes + MAX_FORM_FIELDS * (MAX_FIELD_BYTES + 1024) + 64 * 1024
+
+
 _POLICY_ERROR_STATUS = {
     "upload_signature_invalid": 403,
     "upload_expired": 403,
@@ -201,7 +212,7 @@ async def _receive_upload(request: Request, reader: _UploadFormReader) -> None:
     raise BadRequest("upload_form_invalid", "The upload ended before the file was complete.")
 
 
-@router.post("/v1/storage/upload", status_code=204, openapi_extra=_UPLOAD_FORM_SCHEMA)
+@router.post(UPLOAD_PATH, status_code=204, openapi_extra=_UPLOAD_FORM_SCHEMA)
 async def upload(request: Request) -> Response:
     storage = _local_storage(request)
     reader = _UploadFormReader(storage)

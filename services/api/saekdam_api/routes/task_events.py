@@ -19,6 +19,7 @@ from saekdam_backbone.tasks.models import Task
 from saekdam_backbone.tasks.store import TaskStore, task_event
 from saekdam_contracts.events import TaskEvent
 from saekdam_contracts.status import TERMINAL_STATUSES, TaskStatus
+from saekdam_web.messages import InvalidMessage, parse_json_message
 from saekdam_web.websockets import (
     NORMAL_CLOSURE,
     POLICY_VIOLATION,
@@ -27,6 +28,7 @@ from saekdam_web.websockets import (
     accept_if_origin_allowed,
     authenticate,
     close_quietly,
+    send_text_within,
 )
 
 from ..domain.queue import QueueService, QueueSpot
@@ -38,6 +40,9 @@ from ..settings import ApiSettings
 
 router = APIRouter(tags=["tasks"])
 log = logging.getLogger(__name__)
+
+# After auth clients send pings and options frames, tens of bytes: more is refused unparsed.
+MAX_CLIENT_FRAME_BYTES = 8 * 1024
 
 
 class TaskStream:
@@ -113,7 +118,7 @@ class TaskStream:
         except asyncio.CancelledError:
             if watcher.stalled:
                 watcher.sender.uncancel()
-                raise Closing(TRY_AGAIN_LATER, "client is not reading") from None
+                raise Closing(TRY_AGAIN_LATER, "client is not reading", dropped=True) from None
             raise
         finally:
             watcher.send_deadline = math.inf
@@ -126,8 +131,9 @@ class TaskStream:
         quiet_since = loop.time()
         while True:
             if watcher.overflowed.is_set():
-                WEBSOCKETS_DROPPED.inc()
-                raise Closing(TRY_AGAIN_LATER, "client fell behind; reconnect for a snapshot")
+                raise Closing(
+                    TRY_AGAIN_LATER, "client fell behind; reconnect for a snapshot", dropped=True
+                )
             if watcher.resync.is_set():
                 watcher.resync.clear()
                 if await self.snapshot():
@@ -153,17 +159,26 @@ class TaskStream:
                 return
 
 
-async def _answer_client_frames(ws: WebSocket, previews: PreviewStream) -> None:
-    """After auth the client may only set options; reply to pings and name mistakes."""
+async def _answer_client_frames(
+    ws: WebSocket, previews: PreviewStream, send_timeout_s: float
+) -> None:
+    """After auth the client may only set options; reply to pings and name mistakes. A frame
+    too large or nested too deeply gets an error frame unparsed; not JSON, it is unknown. A
+    reply the client does not take in time drops it, as a state frame does (replies are
+    rare: a timer each costs nothing)."""
     while True:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
             return
+        text = message.get("text")
         try:
-            parsed = json.loads(message.get("text") or "")
-            kind = parsed.get("type") if isinstance(parsed, dict) else None
-        except ValueError:
-            kind = None
+            parsed = None if text is None else parse_json_message(text, MAX_CLIENT_FRAME_BYTES)
+        except InvalidMessage as invalid:
+            if invalid.code != "invalid_json":
+                await send_text_within(ws, json.dumps(invalid.frame()), send_timeout_s)
+                continue
+            parsed = None
+        kind = parsed.get("type") if isinstance(parsed, dict) else None
         if kind == "options":
             await previews.answer(parsed)
             continue
@@ -178,7 +193,7 @@ async def _answer_client_frames(ws: WebSocket, previews: PreviewStream) -> None:
                     '{"type": "options", "previews": ...} text frames after auth',
                 },
             }
-        await ws.send_text(json.dumps(reply))
+        await send_text_within(ws, json.dumps(reply), send_timeout_s)
 
 
 @router.websocket("/v1/tasks/{task_id}/events")
@@ -207,19 +222,26 @@ async def task_events(ws: WebSocket, task_id: str) -> None:
                 ws, task_id, watcher, PreviewBus(state.redis), settings.ws_send_timeout_s
             )
             if not await stream.snapshot(task):
-                reader = asyncio.create_task(_answer_client_frames(ws, previews))
+                reader = asyncio.create_task(
+                    _answer_client_frames(ws, previews, settings.ws_send_timeout_s)
+                )
                 follower = asyncio.create_task(stream.follow())
                 background += [reader, follower]
                 try:
                     await asyncio.wait(background, return_when=asyncio.FIRST_COMPLETED)
                 finally:
                     await previews.close()
-                if not follower.done():  # the client left first
+                if not follower.done():  # the client left first, or took no reply
+                    if isinstance(error := reader.exception(), Closing):
+                        raise error
                     return
                 follower.result()  # raises Closing if the client had to be dropped
-        await close_quietly(ws, NORMAL_CLOSURE, "task finished")
+        if await close_quietly(ws, NORMAL_CLOSURE, "task finished"):
+            WEBSOCKETS_DROPPED.inc()  # it took no close frame either: aborted
     except Closing as closing:
-        await close_quietly(ws, closing.code, closing.reason)
+        # Counted once: dropped for not reading, or aborted for not taking the close frame.
+        if await close_quietly(ws, closing.code, closing.reason) or closing.dropped:
+            WEBSOCKETS_DROPPED.inc()
     except WebSocketDisconnect:
         pass
     finally:

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from saekdam_contracts.jobs import UploadRole
+from saekdam_contracts.jobs import JOB_SPECS, UploadRole
 from saekdam_contracts.status import TaskStatus
 from saekdam_contracts.tasks import TaskView
 
@@ -73,7 +73,9 @@ class UploadOut(BaseModel):
 
 
 class SubmitIn(Body):
-    kind: str = Field(max_length=32)
+    # A closed set, documented as one; an unknown kind is still answered by the domain with
+    # its own code (`unknown_kind`), as before.
+    kind: str = Field(max_length=32, json_schema_extra={"enum": sorted(JOB_SPECS)})
     params: dict[str, Any] = Field(default_factory=dict)
 
 

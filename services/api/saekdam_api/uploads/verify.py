@@ -3,11 +3,18 @@
 Object stores check neither the bytes nor (moto, some S3-compatible servers) the POST
 policy, so the label a client declared proves nothing. The type is sniffed from magic bytes,
 the header is read to refuse oversized images before any pixel is allocated, and only then
-is the image decoded in full to catch truncated or corrupt files.
+is the image decoded in full to catch truncated or corrupt files (a JPEG at an eighth of its
+size: every scan is still decoded, into 1/64 of the memory).
+
+A decode holds up to 4 bytes a pixel, 256 MB at the 64 Mpx limit, from an upload of a few
+hundred kB: callers run it through `DecodeSlots`, which bounds how many run at once.
 """
 
+import asyncio
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from PIL import Image, UnidentifiedImageError
 
@@ -128,6 +135,10 @@ def verify_image(
                 "upload_too_large_dimensions",
                 f"The image is {width}x{height}; no side may exceed {max_side} pixels.",
             )
+        if sniffed is JPEG:
+            # libjpeg scales while it decodes (DCT scaling): it still reads and entropy-decodes
+            # every scan, so truncated and corrupt files fail as they do at full size.
+            image.draft(None, (max(1, width // 8), max(1, height // 8)))
         try:
             # Decode every pixel: a file cut short only fails here. (This relies on
             # ImageFile.LOAD_TRUNCATED_IMAGES keeping its default, False.)
@@ -144,3 +155,20 @@ def verify_image(
             width, height = height, width
 
     return VerifiedImage(sniffed.name, sniffed.content_type, width, height)
+
+
+T = TypeVar("T")
+
+
+class DecodeSlots:
+    """At most `limit` image decodes at once in this process (VERIFY_CONCURRENCY): the others
+    wait their turn on the event loop, holding no thread, and the memory decodes take stays
+    within `limit` of the largest one however many verifications arrive together."""
+
+    def __init__(self, limit: int):
+        self._slots = asyncio.Semaphore(limit)
+
+    async def run(self, decode: Callable[..., T], /, *args, **kwargs) -> T:
+        """`decode(*args, **kwargs)` in a worker thread once a slot is free."""
+        async with self._slots:
+            return await asyncio.to_thread(decode, *args, **kwargs)

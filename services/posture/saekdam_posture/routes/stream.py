@@ -15,7 +15,7 @@ from saekdam_web.websockets import (
     close_quietly,
 )
 
-from ..metrics import SESSIONS
+from ..metrics import SESSIONS, WEBSOCKETS_DROPPED
 from ..session import PostureSession
 from ..settings import PostureSettings
 
@@ -37,7 +37,9 @@ async def stream(ws: WebSocket) -> None:
         user = await authenticate(ws, state.authenticator, settings.ws_auth_timeout_s)
         await PostureSession(ws, user.id, state).run()
     except Closing as closing:
-        await close_quietly(ws, closing.code, closing.reason)
+        # Counted once: dropped for not reading, or aborted for not taking the close frame.
+        if await close_quietly(ws, closing.code, closing.reason) or closing.dropped:
+            WEBSOCKETS_DROPPED.inc()
     except WebSocketDisconnect:
         pass
     finally:

@@ -337,6 +337,26 @@ export const ERROR_SENTENCES: Record<string, Sentences> = {
     ko: "지금은 서비스에 연결할 수 없습니다. 잠시 후 다시 시도해 주세요.",
   },
 
+  message_too_deep: {
+    en: "A message to the server was nested too deeply to be read.",
+    ko: "서버로 보낸 메시지가 너무 깊게 중첩되어 읽을 수 없습니다.",
+  },
+  message_too_large: {
+    en: "A message to the server was too large.",
+    ko: "서버로 보낸 메시지가 너무 큽니다.",
+  },
+  service_unavailable: {
+    en: "The service is briefly unavailable. Please try again in a few seconds.",
+    ko: "서비스를 잠시 사용할 수 없습니다. 몇 초 뒤에 다시 시도해 주세요.",
+  },
+  request_too_large: {
+    en: "That request was too large for the server.",
+    ko: "요청이 너무 커서 서버가 받을 수 없습니다.",
+  },
+  invalid_path: {
+    en: "That address is not valid.",
+    ko: "올바르지 않은 주소입니다.",
+  },
   // -- the client's own
   mask_required: {
     en: "This mural's wall was painted by hand: paint it again on the photo.",

@@ -2,7 +2,7 @@
 // Pure apart from the client it is given, so tests drive it with a fake. Every kind (mural,
 // sketch, filter, panorama) starts through here; the uploads go in the order given, one after
 // the other, which is the order the API hands them to the job (a panorama's left to right).
-import type { Client, UploadIn } from "../api/client";
+import type { Client, SubmitIn, UploadIn } from "../api/client";
 
 export type Params = Record<string, unknown>;
 
@@ -39,7 +39,7 @@ export interface StartOptions {
 /** Steps 1–4 for a job of `kind`; the task's id once it is QUEUED. */
 export async function startTask(
   api: StartApi,
-  kind: string,
+  kind: SubmitIn["kind"],
   uploads: readonly TaskUpload[],
   params: Params,
   onStep: OnStep = () => {},
