@@ -3,7 +3,7 @@
 // JPEG frame, and only when the previous frame's result has come back (a slow server gets
 // fewer frames, never a queue of old ones). A model that fails mid-session hands over to
 // frames. Timers and the clock are injected, so the tests drive it by hand.
-import type { Timers } from "../tasks/taskStream";
+import { SYSTEM_TIMERS, type Timers } from "../tasks/taskStream";
 import type { PoseDetector } from "./inBrowserPose";
 import { landmarksMessage, type Landmark } from "./landmarks";
 import type { PostureStream } from "./postureStream";
@@ -36,10 +36,7 @@ export interface CoachLoop {
 }
 
 export function startCoachLoop(options: CoachLoopOptions): CoachLoop {
-  const timers: Timers = options.timers ?? {
-    setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
-    clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
-  };
+  const timers: Timers = options.timers ?? SYSTEM_TIMERS;
   const now = options.now ?? (() => performance.now());
   let detector = options.detector;
   let stopped = false;

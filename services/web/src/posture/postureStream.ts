@@ -7,8 +7,10 @@ import type { ErrorInfo } from "../api/client";
 import {
   backoffDelay,
   closeError,
+  DEFAULT_BACKOFF,
   pageSocketOrigin,
   POLICY_VIOLATION,
+  SYSTEM_TIMERS,
   type Backoff,
   type Connection,
   type Timers,
@@ -264,7 +266,6 @@ export interface PostureStream {
 }
 
 const OPEN = 1;
-const DEFAULT_BACKOFF: Backoff = { baseMs: 500, maxMs: 15_000, random: Math.random };
 
 export function postureUrl(origin: string): string {
   return `${origin}/v1/posture/stream`;
@@ -274,10 +275,7 @@ export function openPostureStream(options: PostureStreamOptions): PostureStream 
   const found = options.WebSocket ?? (globalThis.WebSocket as unknown as PostureSocketFactory | undefined);
   if (!found) throw new Error("no WebSocket in this environment");
   const Socket: PostureSocketFactory = found;
-  const timers: Timers = options.timers ?? {
-    setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
-    clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
-  };
+  const timers: Timers = options.timers ?? SYSTEM_TIMERS;
   const backoff: Backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   const url = postureUrl(
     options.origin ?? pageSocketOrigin(globalThis.location ?? { protocol: "http:", host: "localhost" }),

@@ -102,7 +102,13 @@ export interface TaskStream {
 
 export const POLICY_VIOLATION = 1008;
 const OPEN = 1;
-const DEFAULT_BACKOFF: Backoff = { baseMs: 500, maxMs: 15_000, random: Math.random };
+export const DEFAULT_BACKOFF: Backoff = { baseMs: 500, maxMs: 15_000, random: Math.random };
+
+/** The browser's own timers (tests pass fakes). */
+export const SYSTEM_TIMERS: Timers = {
+  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
 
 /** ws(s)://<host>/v1/tasks/{id}/events for the page at `location`. */
 export function eventsUrl(taskId: string, origin: string): string {
@@ -151,10 +157,7 @@ export function openTaskStream(options: TaskStreamOptions): TaskStream {
   const found = options.WebSocket ?? (globalThis.WebSocket as unknown as SocketFactory | undefined);
   if (!found) throw new Error("no WebSocket in this environment");
   const Socket: SocketFactory = found;
-  const timers: Timers = options.timers ?? {
-    setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
-    clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
-  };
+  const timers: Timers = options.timers ?? SYSTEM_TIMERS;
   const backoff: Backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   const url = eventsUrl(
     options.taskId,
