@@ -53,6 +53,7 @@ def create_app(settings: PostureSettings | None = None) -> FastAPI:
     app = FastAPI(title="Saekdam posture", version="1.0.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.open_sessions = 0
+    app.state.user_sessions = {}  # user id → open sessions in this process
     # Its HTTP routes take no body; frames come over the websocket (MAX_FRAME_BYTES).
     install_request_guards(app, settings.max_request_bytes)
     # Lets a socket whose client stopped reading be aborted (saekdam_web.websockets).

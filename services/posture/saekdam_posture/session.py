@@ -53,6 +53,7 @@ class PostureSession:
         self.setup = DEFAULT_SETUP
         self.frames = 0  # binary frames received (their ids)
         self.stale = 0  # frames dropped for waiting too long, not yet reported
+        self.stale_total = 0  # all of them, for the session's record
         self.landmark_frames = 0  # landmark messages received
         self._send_lock = asyncio.Lock()
         config = MonitorConfig(
@@ -280,6 +281,7 @@ class PostureSession:
                 return
             if time.monotonic() - arrived > self.settings.max_frame_age_s:
                 self.stale += 1  # waited too long for an estimator: never processed late
+                self.stale_total += 1
                 continue
             if self.monitor.paused:  # nothing to look at while paused
                 observation = self.monitor.observe(arrived, None)
@@ -349,7 +351,7 @@ class PostureSession:
         record.longest_good_streak_s = stats["longest_good_streak_s"]
         record.timeline = stats["timeline"]
         record.frames = self.frames + self.landmark_frames
-        record.dropped_frames = self.slot.dropped
+        record.dropped_frames = self.slot.dropped + self.stale_total
         record.ended_at = utcnow()
         try:
             await self.store.save_session(record)

@@ -28,6 +28,9 @@ class PostureSettings(BackboneSettings):
     max_text_bytes: int = Field(default=16 * 1024, ge=1024)
     # Sessions one process serves; more are closed with 1013 (try again later).
     max_sessions: int = Field(default=100, ge=1)
+    # Of those, the sessions one user may hold at once (a phone and a laptop, and a tab left
+    # open), so that one account cannot fill the process.
+    max_sessions_per_user: int = Field(default=3, ge=1)
     # A frame that waited longer than this for an estimator is dropped, never processed late.
     max_frame_age_s: float = Field(default=2.0, gt=0)
     # A client that does not take a message within this is dropped.

@@ -243,6 +243,66 @@ async def test_daily_summary_rejects_bad_dates(params, client, posture_service):
     assert response.json()["error"]["code"] == "invalid_request", response.json()
 
 
+@pytest.mark.parametrize(
+    ("utc_offset_min", "local_midnight_utc"),
+    [
+        (540, "2024-03-09T15:00:00"),  # Seoul
+        (-300, "2024-03-10T05:00:00"),  # New York in winter
+        (330, "2024-03-09T18:30:00"),  # India, half an hour off
+        (840, "2024-03-09T10:00:00"),  # Kiribati, the first to start a day
+        (-720, "2024-03-10T12:00:00"),  # the last
+        (0, "2024-03-10T00:00:00"),
+    ],
+)
+async def test_a_local_day_holds_the_sessions_started_between_its_midnights(
+    utc_offset_min, local_midnight_utc, client, posture_service
+):
+    user_id = str(uuid.uuid4())
+    token = posture_service.token(user_id)
+    midnight = datetime.fromisoformat(local_midnight_utc).replace(tzinfo=UTC)
+    second, day = timedelta(seconds=1), timedelta(days=1)
+    # Each session's duration names it: the sums show which landed on which local day.
+    starts = {
+        1.0: midnight - second,  # the local day before
+        10.0: midnight,
+        100.0: midnight + day - second,
+        1000.0: midnight + day,  # the local day after
+    }
+    records = []
+    for duration_s, started_at in starts.items():
+        record = _record(user_id, started_at)
+        record.duration_s = duration_s
+        records.append(record)
+    await _add_sessions(posture_service.database_url, records)
+
+    totals = []
+    for local_day in ("2024-03-09", "2024-03-10", "2024-03-11"):
+        response = await client.get(
+            "/v1/posture/summary/daily",
+            params={"date": local_day, "utc_offset_min": utc_offset_min},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["date"] == local_day
+        totals.append((response.json()["sessions"], response.json()["total_s"]))
+    assert totals == [(1, 1.0), (2, 110.0), (1, 1000.0)]
+
+
+@pytest.mark.parametrize("utc_offset_min", [-721, 841, 1440, -100000])
+async def test_a_utc_offset_out_of_range_is_422_in_the_error_shape(
+    utc_offset_min, client, posture_service
+):
+    response = await client.get(
+        "/v1/posture/summary/daily",
+        params={"date": "2024-03-10", "utc_offset_min": utc_offset_min},
+        headers={"Authorization": f"Bearer {posture_service.token()}"},
+    )
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) >= {"code", "message"}, body
+    assert body["error"]["code"] == "invalid_request" and body["error"]["message"], body
+
+
 @pytest.mark.parametrize("limit", [0, 1000])
 async def test_sessions_rejects_a_limit_out_of_range(limit, client, posture_service):
     response = await _sessions(client, posture_service.token(), limit=limit)

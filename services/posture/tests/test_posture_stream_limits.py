@@ -1,15 +1,20 @@
 """`WS /v1/posture/stream` against a hostile client, the app in this process behind a real
 uvicorn socket: a client that stops reading is gone within `send_timeout_s` and a little
 (counted in saekdam_websocket_dropped_total); a deeply nested or oversized text message gets
-an error frame and the session goes on; a deeply nested auth frame closes 1008."""
+an error frame and the session goes on; a deeply nested auth frame closes 1008; past
+`max_sessions` (or one user's `max_sessions_per_user`) a socket closes 1013; a frame that
+waited past `max_frame_age_s` is dropped."""
 
 import asyncio
 import contextlib
+import io
 import json
 import secrets
 import uuid
 
+import httpx
 import pytest
+from PIL import Image
 from sqlalchemy import insert
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -20,7 +25,8 @@ from saekdam_backbone.users import User
 from saekdam_posture.app import create_app
 from saekdam_posture.metrics import registry
 from saekdam_posture.settings import PostureSettings
-from saekdam_web.websockets import CLOSE_TIMEOUT_S, POLICY_VIOLATION
+from saekdam_posture.synthetic import landmarks_payload, upright_pose
+from saekdam_web.websockets import CLOSE_TIMEOUT_S, POLICY_VIOLATION, TRY_AGAIN_LATER
 from tests.fixtures.live_uvicorn import (
     stalled_client,
     stalled_since,
@@ -55,8 +61,12 @@ async def live(posture_sqlite_url):
 
 @pytest.fixture
 async def token(posture_sqlite_url) -> str:
+    return await new_users_token(posture_sqlite_url)
+
+
+async def new_users_token(database_url: str) -> str:
     user_id = str(uuid.uuid4())
-    engine = create_engine(posture_sqlite_url)
+    engine = create_engine(database_url)
     try:
         async with engine.begin() as connection:
             await connection.execute(
@@ -65,6 +75,16 @@ async def token(posture_sqlite_url) -> str:
     finally:
         await engine.dispose()
     return issue_token(user_id, SECRET, 600).token
+
+
+@pytest.fixture
+def tuned(live):
+    """tuned(**changes): the live app's settings, changed for the sessions that start until
+    the test ends (each session reads them as it starts)."""
+    state = live[0].config.app.state
+    original = state.settings
+    yield lambda **changes: setattr(state, "settings", original.model_copy(update=changes))
+    state.settings = original
 
 
 def dropped() -> float:
@@ -164,3 +184,137 @@ async def test_a_deep_auth_frame_closes_1008_and_the_next_client_is_served(live,
     async with connect(url) as ws:
         await ws.send(json.dumps({"type": "auth", "token": token}))
         assert (await recv(ws))["type"] == "ready"
+
+
+async def test_a_text_message_over_max_text_bytes_is_refused_and_the_session_goes_on(
+    live, token, tuned
+):
+    _, address = live
+    cap = 1024
+    tuned(max_text_bytes=cap)
+    ping = json.dumps({"type": "ping"})
+    at_cap = ping + " " * (cap - len(ping))  # whitespace is JSON: exactly `cap` bytes
+    landmarks = json.dumps(landmarks_payload(upright_pose(), 1))
+    assert cap < len(landmarks) < MAX_TEXT_BYTES  # what the default cap would take
+    url = f"ws://{address}/v1/posture/stream"
+    async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+        assert (await recv(ws))["type"] == "ready"
+        for text in (at_cap + " ", landmarks):
+            await ws.send(text)
+            reply = await recv(ws)
+            assert reply == {
+                "type": "error",
+                "error": {
+                    "code": "message_too_large",
+                    "message": f"a text message may be at most {cap} bytes",
+                },
+            }
+        await ws.send(at_cap)
+        assert await recv(ws) == {"type": "pong"}
+
+
+def open_sessions(live) -> int:
+    return live[0].config.app.state.open_sessions
+
+
+async def until_open_sessions_at_most(live, count: int, timeout_s: float = 10) -> None:
+    """Until all but `count` session handlers have finished (saved their record, given back
+    their place): a client's close completes before its handler does."""
+    async with asyncio.timeout(timeout_s):
+        while open_sessions(live) > count:  # noqa: ASYNC110 - no event for this
+            await asyncio.sleep(0.02)
+
+
+async def test_past_max_sessions_a_socket_closes_1013_until_a_place_is_free(live, token, tuned):
+    _, address = live
+    tuned(max_sessions=2)
+    url = f"ws://{address}/v1/posture/stream"
+    auth = {"Authorization": f"Bearer {token}"}
+    async with connect(url, additional_headers=auth) as first:
+        async with connect(url, additional_headers=auth) as second:
+            assert (await recv(first))["type"] == (await recv(second))["type"] == "ready"
+            for _ in range(3):  # refused, each time, before authentication and with nothing said
+                received = []
+                async with connect(url, additional_headers=auth) as refused:
+                    with pytest.raises(ConnectionClosed):
+                        received.append(await asyncio.wait_for(refused.recv(), 5))
+                assert received == []
+                assert refused.close_code == TRY_AGAIN_LATER
+                assert refused.close_reason == "the service is full; try again later"
+            assert open_sessions(live) == 2  # the refused ones gave their count back
+            await first.send(json.dumps({"type": "ping"}))
+            assert await recv(first) == {"type": "pong"}
+        # One place is free again.
+        await until_open_sessions_at_most(live, 1)
+        async with connect(url, additional_headers=auth) as third:
+            assert (await recv(third))["type"] == "ready"
+    await until_open_sessions_at_most(live, 0)
+
+
+async def test_past_max_sessions_per_user_that_user_is_refused_and_others_are_not(
+    live, token, tuned, posture_sqlite_url
+):
+    tuned(max_sessions_per_user=2)
+    url = f"ws://{live[1]}/v1/posture/stream"
+    auth = {"Authorization": f"Bearer {token}"}
+    other = {"Authorization": f"Bearer {await new_users_token(posture_sqlite_url)}"}
+    async with connect(url, additional_headers=auth) as first:
+        async with connect(url, additional_headers=auth) as second:
+            assert (await recv(first))["type"] == (await recv(second))["type"] == "ready"
+            received = []
+            async with connect(url, additional_headers=auth) as refused:
+                with pytest.raises(ConnectionClosed):
+                    received.append(await asyncio.wait_for(refused.recv(), 5))
+            assert received == []
+            assert refused.close_code == TRY_AGAIN_LATER
+            assert refused.close_reason == "too many sessions of this user; close one first"
+            async with connect(url, additional_headers=other) as another_users:
+                assert (await recv(another_users))["type"] == "ready"
+        # The user's place is free again once one of theirs ends.
+        async with connect(url, additional_headers=auth) as again:
+            assert (await recv(again))["type"] == "ready"
+    await until_open_sessions_at_most(live, 0)
+    assert live[0].config.app.state.user_sessions == {}
+
+
+def small_jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (160, 120), (128, 128, 128)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+async def test_a_frame_that_waited_past_max_frame_age_s_is_dropped_not_processed_late(
+    live, token, tuned, monkeypatch
+):
+    server, address = live
+    max_age_s, estimate_s = 0.5, 1.5
+    tuned(max_frame_age_s=max_age_s)
+    pool = server.config.app.state.pool
+    estimate = pool.estimate_frame
+
+    async def slow_estimate(data: bytes):
+        await asyncio.sleep(estimate_s)  # a busy estimator
+        return await estimate(data)
+
+    monkeypatch.setattr(pool, "estimate_frame", slow_estimate)
+    frame = small_jpeg()
+    url = f"ws://{address}/v1/posture/stream"
+    async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+        session_id = (await recv(ws))["session_id"]
+        await ws.send(frame)  # taken at once
+        await asyncio.sleep(0.2)
+        # Waits for the first to be done: about estimate_s - 0.2 s, far past max_age_s.
+        await ws.send(frame)
+        first = await recv(ws, estimate_s + 5)
+        assert (first["type"], first["frame"], first["dropped"]) == ("result", 1, 0), first
+        await ws.send(frame)  # fresh: processed, and it reports the second as dropped
+        third = await recv(ws, estimate_s + 5)
+        assert (third["type"], third["frame"], third["dropped"]) == ("result", 3, 1), third
+    await until_open_sessions_at_most(live, 0)
+
+    async with httpx.AsyncClient(base_url=f"http://{address}", timeout=5) as client:
+        response = await client.get(
+            "/v1/posture/sessions", headers={"Authorization": f"Bearer {token}"}
+        )
+    (record,) = [s for s in response.json()["items"] if s["session_id"] == session_id]
+    assert (record["frames"], record["dropped_frames"]) == (3, 1), record
